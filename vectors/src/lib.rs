@@ -1,0 +1,116 @@
+//! # qpc-vectors
+//!
+//! Generates qpc's JSON test vectors and verifies an implementation (ours)
+//! against them. One module per vector file; each file is
+//! `{ "protocol", "spec", "version", "vectors": [ ... ] }` with bytes as
+//! lowercase hex, and a JSON Schema beside it (`<file>.schema.json`).
+//!
+//! Expected values are checked independently of this crate by
+//! `vectors/independent/`, a from-the-spec implementation in Python.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+pub mod wire;
+
+/// The envelope every vector file shares.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorFile<V> {
+    /// Protocol area, e.g. `"qpc-wire"`.
+    pub protocol: String,
+    /// The normative spec file, relative to the repository root.
+    pub spec: String,
+    /// Version of this file's format.
+    pub version: u32,
+    /// The vectors.
+    pub vectors: Vec<V>,
+}
+
+/// A vector that can check an implementation.
+pub trait Vector {
+    /// The vector's unique name.
+    fn name(&self) -> &str;
+    /// Runs the vector against qpc's implementation; `Err` says what differed.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// One vector file: how to generate it and how to verify it.
+#[derive(Debug, Clone, Copy)]
+pub struct Suite {
+    /// File name inside `vectors/`.
+    pub file: &'static str,
+    /// The `protocol` field of the file.
+    pub protocol: &'static str,
+    /// Produces the file's JSON text (deterministic).
+    pub generate: fn() -> String,
+    /// Checks the file's JSON text; one result per vector.
+    pub verify: fn(&str) -> Result<Vec<VectorResult>, String>,
+}
+
+/// Every vector file qpc ships.
+pub const SUITES: &[Suite] = &[Suite {
+    file: "wire.json",
+    protocol: wire::PROTOCOL,
+    generate: wire::generate,
+    verify: verify_json::<wire::WireVector>,
+}];
+
+/// The outcome of one vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorResult {
+    /// The vector's name.
+    pub name: String,
+    /// `None` if it passed, otherwise what went wrong.
+    pub failure: Option<String>,
+}
+
+/// Serialises a vector file as pretty JSON with a final newline.
+pub fn to_json<V: Serialize>(file: &VectorFile<V>) -> String {
+    let mut text = serde_json::to_string_pretty(file).expect("vectors serialise");
+    text.push('\n');
+    text
+}
+
+/// Parses a vector file and checks every vector in it.
+pub fn verify_json<V: Vector + DeserializeOwned>(text: &str) -> Result<Vec<VectorResult>, String> {
+    let file: VectorFile<V> = serde_json::from_str(text).map_err(|e| format!("unreadable vector file: {e}"))?;
+    Ok(file
+        .vectors
+        .iter()
+        .map(|v| VectorResult {
+            name: v.name().to_owned(),
+            failure: v.check().err(),
+        })
+        .collect())
+}
+
+/// Finds the suite for a file by its `protocol` field.
+pub fn suite_for(text: &str) -> Result<&'static Suite, String> {
+    #[derive(Deserialize)]
+    struct Header {
+        protocol: String,
+    }
+    let header: Header = serde_json::from_str(text).map_err(|e| format!("not a vector file: {e}"))?;
+    SUITES
+        .iter()
+        .find(|s| s.protocol == header.protocol)
+        .ok_or_else(|| format!("unknown protocol {:?}", header.protocol))
+}
+
+/// Compares an expected error class with an outcome, for negative vectors.
+pub fn expect_error<T: std::fmt::Debug>(expected: &str, got: Result<T, qpc_wire::Error>) -> Result<(), String> {
+    match got {
+        Err(e) if e.class() == expected => Ok(()),
+        Err(e) => Err(format!("expected error {expected}, got {} ({e})", e.class())),
+        Ok(v) => Err(format!("expected error {expected}, but it was accepted: {v:?}")),
+    }
+}
+
+/// `Ok` if `got == want`, else a message naming `what`.
+pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
