@@ -53,7 +53,10 @@ const BATCH: usize = 16 * 1024;
 #[derive(Debug)]
 enum State {
     /// Collecting header bytes into `header`.
-    Header { header: [u8; FrameHeader::MAX_LEN], len: usize },
+    Header {
+        header: [u8; FrameHeader::MAX_LEN],
+        len: usize,
+    },
     /// Header parsed; collecting the body into `buf`.
     Body(FrameHeader),
     /// A previous call failed; the stream is unusable.
@@ -231,7 +234,10 @@ mod tests {
         assert_eq!(decoder.buf.capacity(), 0);
         // Poisoned: the same error again, whatever comes next.
         let mut more: &[u8] = &[1, 0, 2, 0];
-        assert!(matches!(decoder.decode(&mut more), Err(Error::FrameTooLarge { .. })));
+        assert!(matches!(
+            decoder.decode(&mut more),
+            Err(Error::FrameTooLarge { .. })
+        ));
         assert!(decoder.finish().is_err());
     }
 

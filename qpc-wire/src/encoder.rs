@@ -59,7 +59,8 @@ impl FrameEncoder {
         message: &M,
         out: &mut impl BufMut,
     ) -> Result<()> {
-        self.header(frame_type, message.encoded_len())?.encode(out)?;
+        self.header(frame_type, message.encoded_len())?
+            .encode(out)?;
         message.encode(out)
     }
 }

@@ -190,7 +190,9 @@ mod tests {
     fn registry_codes_are_unique_and_named() {
         for (i, t) in FrameType::REGISTRY.iter().enumerate() {
             assert_eq!(FrameType::from_code(t.code()), Some(*t));
-            assert!(FrameType::REGISTRY[..i].iter().all(|u| u.code() != t.code()));
+            assert!(FrameType::REGISTRY[..i]
+                .iter()
+                .all(|u| u.code() != t.code()));
             assert!(!t.name().is_empty());
         }
         assert_eq!(FrameType::from_code(0), None);

@@ -50,10 +50,12 @@ impl Hello {
 
     /// Checks the rules of the layout above.
     pub fn validate(&self) -> Result<()> {
-        let bad = |reason| Err(Error::Malformed {
-            message: "Hello",
-            reason,
-        });
+        let bad = |reason| {
+            Err(Error::Malformed {
+                message: "Hello",
+                reason,
+            })
+        };
         if self.versions.is_empty() {
             return bad("no versions");
         }
@@ -88,7 +90,9 @@ impl Hello {
 
 impl Encode for Hello {
     fn encoded_len(&self) -> usize {
-        codec::vl_vec_encoded_len(&self.versions) + 4 + codec::vl_vec_encoded_len(&self.capabilities)
+        codec::vl_vec_encoded_len(&self.versions)
+            + 4
+            + codec::vl_vec_encoded_len(&self.capabilities)
     }
 
     fn encode(&self, out: &mut impl BufMut) -> Result<()> {
@@ -122,7 +126,10 @@ mod tests {
         // The example of spec/01-wire.md: versions [1], 1 MiB, capability 0xff01.
         let hello = Hello::new(VersionSet::only(1), 1 << 20, alloc::vec![0xff01]);
         let bytes = codec::encode_to_vec(&hello).unwrap();
-        assert_eq!(bytes, [0x01, 0x01, 0x00, 0x10, 0x00, 0x00, 0x02, 0xff, 0x01]);
+        assert_eq!(
+            bytes,
+            [0x01, 0x01, 0x00, 0x10, 0x00, 0x00, 0x02, 0xff, 0x01]
+        );
         assert_eq!(codec::decode_exact::<Hello>(bytes.into()).unwrap(), hello);
     }
 
@@ -130,16 +137,31 @@ mod tests {
     fn rules_enforced_on_decode() {
         let cases: &[(&[u8], &str)] = &[
             (&[0x00, 0, 0, 1, 0, 0x00], "no versions"),
-            (&[0x02, 1, 2, 0, 0, 1, 0, 0x00], "versions not strictly descending"),
-            (&[0x02, 1, 1, 0, 0, 1, 0, 0x00], "versions not strictly descending"),
+            (
+                &[0x02, 1, 2, 0, 0, 1, 0, 0x00],
+                "versions not strictly descending",
+            ),
+            (
+                &[0x02, 1, 1, 0, 0, 1, 0, 0x00],
+                "versions not strictly descending",
+            ),
             (&[0x01, 0, 0, 0, 1, 0, 0x00], "version 0 is reserved"),
-            (&[0x01, 1, 0, 0, 0, 63, 0x00], "max_body_len outside 64..=2^30-1"),
-            (&[0x01, 1, 0, 0, 1, 0, 0x04, 0, 2, 0, 1], "capabilities not strictly ascending"),
+            (
+                &[0x01, 1, 0, 0, 0, 63, 0x00],
+                "max_body_len outside 64..=2^30-1",
+            ),
+            (
+                &[0x01, 1, 0, 0, 1, 0, 0x04, 0, 2, 0, 1],
+                "capabilities not strictly ascending",
+            ),
         ];
         for (bytes, reason) in cases {
             assert_eq!(
                 codec::decode_exact::<Hello>(Bytes::from_static(bytes)),
-                Err(Error::Malformed { message: "Hello", reason }),
+                Err(Error::Malformed {
+                    message: "Hello",
+                    reason
+                }),
                 "{bytes:02x?}"
             );
         }
@@ -151,7 +173,9 @@ mod tests {
             MIN_BODY_LIMIT..=varint::MAX,
             proptest::collection::btree_set(any::<u16>(), 0..=MAX_CAPABILITIES),
         )
-            .prop_map(|(v, max, c)| Hello::new(v.into_iter().collect(), max, c.into_iter().collect()))
+            .prop_map(|(v, max, c)| {
+                Hello::new(v.into_iter().collect(), max, c.into_iter().collect())
+            })
     }
 
     proptest! {

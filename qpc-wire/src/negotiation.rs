@@ -106,7 +106,11 @@ impl Negotiator {
     pub fn new(config: NegotiatorConfig, now: Timestamp) -> Result<Self> {
         let local = Hello::new(config.versions, config.max_body_len, config.capabilities);
         let mut frame = BytesMut::new();
-        FrameEncoder::new(V1, crate::varint::MAX).encode_message(FrameType::Hello, &local, &mut frame)?;
+        FrameEncoder::new(V1, crate::varint::MAX).encode_message(
+            FrameType::Hello,
+            &local,
+            &mut frame,
+        )?;
         Ok(Negotiator {
             local,
             outgoing: Some(frame.freeze()),
@@ -231,8 +235,10 @@ mod tests {
     }
 
     fn hello_of(n: &mut Negotiator) -> Frame {
-        let mut config = DecoderConfig::default();
-        config.versions = (1..=255).collect();
+        let config = DecoderConfig {
+            versions: (1..=255).collect(),
+            ..DecoderConfig::default()
+        };
         Frame::decode(n.poll_transmit().unwrap(), &config).unwrap()
     }
 
@@ -266,7 +272,10 @@ mod tests {
             "no common protocol version: we support [3, 2], the peer supports [1]"
         );
         // Failure is sticky.
-        assert_eq!(a.handle_frame(&hello_of(&mut negotiator(&[3], &[]))), Err(err));
+        assert_eq!(
+            a.handle_frame(&hello_of(&mut negotiator(&[3], &[]))),
+            Err(err)
+        );
     }
 
     #[test]
@@ -277,7 +286,10 @@ mod tests {
             frame_type: FrameType::Padding,
             body: Bytes::new(),
         };
-        assert_eq!(a.handle_frame(&padding).unwrap_err().class(), "unexpected_frame");
+        assert_eq!(
+            a.handle_frame(&padding).unwrap_err().class(),
+            "unexpected_frame"
+        );
         let mut b = negotiator(&[1], &[]);
         let mut hello = hello_of(&mut negotiator(&[2, 1], &[]));
         hello.version = 2;
@@ -289,7 +301,10 @@ mod tests {
         let mut a = negotiator(&[1], &[]);
         let hello = hello_of(&mut negotiator(&[1], &[]));
         a.handle_frame(&hello).unwrap();
-        assert_eq!(a.handle_frame(&hello).unwrap_err().class(), "unexpected_frame");
+        assert_eq!(
+            a.handle_frame(&hello).unwrap_err().class(),
+            "unexpected_frame"
+        );
     }
 
     #[test]

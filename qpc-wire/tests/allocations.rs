@@ -36,7 +36,13 @@ fn decode_counting(decoder: &mut FrameDecoder, stream: &[u8], chunk: usize) -> (
 
 #[test]
 fn zero_allocations_per_frame_in_steady_state() {
-    for (body_len, chunk) in [(64, 1500), (1024, 1500), (1024, 1), (1024, 65536), (65536, 4096)] {
+    for (body_len, chunk) in [
+        (64, 1500),
+        (1024, 1500),
+        (1024, 1),
+        (1024, 65536),
+        (65536, 4096),
+    ] {
         let mut decoder = FrameDecoder::new(DecoderConfig::default());
         // Warm-up: the first frames allocate the decoder's buffer.
         let (_, warm_allocs) = decode_counting(&mut decoder, &stream_of(4, body_len), chunk);

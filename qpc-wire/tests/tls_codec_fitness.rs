@@ -26,7 +26,10 @@ fn vector_elements_may_cross_the_declared_length() {
 fn reserved_length_prefix_panics_in_debug_builds() {
     let outcome = std::panic::catch_unwind(|| Vec::<u8>::tls_deserialize_bytes(&[0xc0]).is_err());
     if cfg!(debug_assertions) {
-        assert!(outcome.is_err(), "tls_codec debug_assert!s on the 0b11 prefix");
+        assert!(
+            outcome.is_err(),
+            "tls_codec debug_assert!s on the 0b11 prefix"
+        );
     } else {
         assert_eq!(outcome.ok(), Some(true));
     }

@@ -73,7 +73,8 @@ pub fn to_json<V: Serialize>(file: &VectorFile<V>) -> String {
 
 /// Parses a vector file and checks every vector in it.
 pub fn verify_json<V: Vector + DeserializeOwned>(text: &str) -> Result<Vec<VectorResult>, String> {
-    let file: VectorFile<V> = serde_json::from_str(text).map_err(|e| format!("unreadable vector file: {e}"))?;
+    let file: VectorFile<V> =
+        serde_json::from_str(text).map_err(|e| format!("unreadable vector file: {e}"))?;
     Ok(file
         .vectors
         .iter()
@@ -90,7 +91,8 @@ pub fn suite_for(text: &str) -> Result<&'static Suite, String> {
     struct Header {
         protocol: String,
     }
-    let header: Header = serde_json::from_str(text).map_err(|e| format!("not a vector file: {e}"))?;
+    let header: Header =
+        serde_json::from_str(text).map_err(|e| format!("not a vector file: {e}"))?;
     SUITES
         .iter()
         .find(|s| s.protocol == header.protocol)
@@ -98,16 +100,28 @@ pub fn suite_for(text: &str) -> Result<&'static Suite, String> {
 }
 
 /// Compares an expected error class with an outcome, for negative vectors.
-pub fn expect_error<T: std::fmt::Debug>(expected: &str, got: Result<T, qpc_wire::Error>) -> Result<(), String> {
+pub fn expect_error<T: std::fmt::Debug>(
+    expected: &str,
+    got: Result<T, qpc_wire::Error>,
+) -> Result<(), String> {
     match got {
         Err(e) if e.class() == expected => Ok(()),
-        Err(e) => Err(format!("expected error {expected}, got {} ({e})", e.class())),
-        Ok(v) => Err(format!("expected error {expected}, but it was accepted: {v:?}")),
+        Err(e) => Err(format!(
+            "expected error {expected}, got {} ({e})",
+            e.class()
+        )),
+        Ok(v) => Err(format!(
+            "expected error {expected}, but it was accepted: {v:?}"
+        )),
     }
 }
 
 /// `Ok` if `got == want`, else a message naming `what`.
-pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+pub fn expect_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    got: T,
+    want: T,
+) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {

@@ -45,7 +45,8 @@ fn default_dir() -> PathBuf {
 fn generate(dir: &Path) -> Result<(), String> {
     for suite in SUITES {
         let path = dir.join(suite.file);
-        std::fs::write(&path, (suite.generate)()).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, (suite.generate)())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -53,8 +54,13 @@ fn generate(dir: &Path) -> Result<(), String> {
 
 /// `path` relative to the working directory where possible, for short output.
 fn shown(path: &Path) -> String {
-    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Verifies one file; returns (passed, failed).
@@ -77,7 +83,11 @@ fn verify_file(path: &Path, verbose: bool) -> (usize, usize) {
             None => {}
         }
     }
-    println!("{}: {} passed, {failed} failed", shown(path), results.len() - failed);
+    println!(
+        "{}: {} passed, {failed} failed",
+        shown(path),
+        results.len() - failed
+    );
     (results.len() - failed, failed)
 }
 

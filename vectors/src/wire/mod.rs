@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use qpc_wire::{
-    codec, varint, DecoderConfig, Frame, FrameDecoder, FrameType, Hello, Negotiator, NegotiatorConfig, Timestamp,
+    codec, varint, DecoderConfig, Frame, FrameDecoder, FrameType, Hello, Negotiator,
+    NegotiatorConfig, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -224,11 +225,20 @@ fn decode_stream(
     Ok((frames, decoder.finish().err()))
 }
 
-fn negotiate(local: &HelloFields, peer_frame: &[u8]) -> Result<(Vec<u8>, Result<NegotiatedFields, qpc_wire::Error>), String> {
-    let mut negotiator = Negotiator::new(local.config(), Timestamp(0)).map_err(|e| format!("bad local offer: {e}"))?;
-    let sent = negotiator.poll_transmit().ok_or("no Hello transmitted")?.to_vec();
-    let mut config = DecoderConfig::default();
-    config.versions = local.versions.iter().copied().collect();
+fn negotiate(
+    local: &HelloFields,
+    peer_frame: &[u8],
+) -> Result<(Vec<u8>, Result<NegotiatedFields, qpc_wire::Error>), String> {
+    let mut negotiator = Negotiator::new(local.config(), Timestamp(0))
+        .map_err(|e| format!("bad local offer: {e}"))?;
+    let sent = negotiator
+        .poll_transmit()
+        .ok_or("no Hello transmitted")?
+        .to_vec();
+    let config = DecoderConfig {
+        versions: local.versions.iter().copied().collect(),
+        ..DecoderConfig::default()
+    };
     let outcome = Frame::decode(Bytes::copy_from_slice(peer_frame), &config)
         .and_then(|frame| negotiator.handle_frame(&frame).cloned())
         .map(|n| NegotiatedFields {
@@ -246,7 +256,9 @@ fn check_outcome<T: PartialEq + std::fmt::Debug>(
     expected_error: &Option<String>,
 ) -> Result<(), String> {
     match (want, expected_error) {
-        (Some(want), None) => expect_eq("decoded", got.map_err(|e| format!("rejected: {e}"))?, want),
+        (Some(want), None) => {
+            expect_eq("decoded", got.map_err(|e| format!("rejected: {e}"))?, want)
+        }
         (None, Some(class)) => expect_error(class, got),
         _ => Err("exactly one of the expected value and expected_error must be present".into()),
     }
@@ -285,7 +297,8 @@ impl Vector for WireVector {
                 expected_error,
             } => {
                 let config = DecoderConfig::with_max_body_len(*max_body_len);
-                let decoded = Frame::decode(Bytes::copy_from_slice(encoded), &config).map(|f| FrameFields::of(&f));
+                let decoded = Frame::decode(Bytes::copy_from_slice(encoded), &config)
+                    .map(|f| FrameFields::of(&f));
                 check_outcome(decoded, frame.clone(), expected_error)?;
                 if let Some(frame) = frame {
                     expect_eq("encoding", &encode_frame(&frame.to_frame()?)?, encoded)?;
@@ -301,17 +314,23 @@ impl Vector for WireVector {
             } => {
                 let (got, error) = decode_stream(stream, chunks, *max_body_len)?;
                 expect_eq("frames", &got, frames)?;
-                expect_eq("error", error.map(|e| e.class().to_owned()), expected_error.clone())
+                expect_eq(
+                    "error",
+                    error.map(|e| e.class().to_owned()),
+                    expected_error.clone(),
+                )
             }
             WireCase::Hello {
                 encoded,
                 hello,
                 expected_error,
             } => {
-                let decoded = codec::decode_exact::<Hello>(Bytes::copy_from_slice(encoded)).map(|h| HelloFields::of(&h));
+                let decoded = codec::decode_exact::<Hello>(Bytes::copy_from_slice(encoded))
+                    .map(|h| HelloFields::of(&h));
                 check_outcome(decoded, hello.clone(), expected_error)?;
                 if let Some(hello) = hello {
-                    let bytes = codec::encode_to_vec(&hello.to_hello()).map_err(|e| e.to_string())?;
+                    let bytes =
+                        codec::encode_to_vec(&hello.to_hello()).map_err(|e| e.to_string())?;
                     expect_eq("encoding", &bytes, encoded)?;
                 }
                 Ok(())

@@ -1,0 +1,537 @@
+#!/usr/bin/env python3
+"""Independent checker for vectors/wire.json (qpc wire format).
+
+Written from the normative rules of spec/01-wire.md (varints, frames, stream
+framing, Hello, negotiation) in Python 3 with the standard library only; it
+shares no code with the Rust crates. The file is first validated against
+vectors/wire.schema.json with the `jsonschema` package.
+
+Usage: python3 vectors/independent/check_wire.py [vectors/wire.json]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VECTORS_DIR = os.path.dirname(HERE)
+DEFAULT_FILE = os.path.join(VECTORS_DIR, "wire.json")
+SCHEMA_FILE = os.path.join(VECTORS_DIR, "wire.schema.json")
+
+# --------------------------------------------------------------------------
+# Constants of the protocol
+# --------------------------------------------------------------------------
+
+VARINT_MAX = (1 << 30) - 1
+FRAME_HELLO = 0x0001
+FRAME_PADDING = 0x0002
+REGISTERED_FRAME_TYPES = frozenset({FRAME_HELLO, FRAME_PADDING})
+ACCEPTED_VERSIONS = frozenset({1})
+MAX_VERSIONS = 32
+MAX_CAPABILITIES = 64
+HELLO_MIN_BODY_LEN = 64
+HELLO_MAX_BODY_LEN = VARINT_MAX
+NEGOTIATION_MAX_BODY_LEN = 1 << 20  # 1 MiB
+
+ERROR_CLASSES = frozenset({
+    "truncated", "frame_too_large", "non_minimal_length",
+    "invalid_length_prefix", "value_too_large", "unknown_version",
+    "unknown_frame_type", "trailing_bytes", "too_many_items", "malformed",
+    "no_common_version", "unexpected_frame", "timeout",
+})
+
+
+class WireError(Exception):
+    """A protocol error; `cls` is the error class name."""
+
+    def __init__(self, cls: str, detail: str = ""):
+        assert cls in ERROR_CLASSES, cls
+        super().__init__(f"{cls}: {detail}" if detail else cls)
+        self.cls = cls
+
+
+class NeedMore(Exception):
+    """Internal: the bytes present are a valid prefix but incomplete."""
+
+
+# --------------------------------------------------------------------------
+# Varint (RFC 9420 §2.1.2, minimal encoding required)
+# --------------------------------------------------------------------------
+
+def varint_parse(buf: bytes, pos: int) -> tuple[int, int]:
+    """Parse one varint at buf[pos:]. Returns (value, new_pos).
+
+    Raises WireError for invalid_length_prefix (as soon as the first byte is
+    present) and non_minimal_length, NeedMore if bytes are missing."""
+    if pos >= len(buf):
+        raise NeedMore()
+    first = buf[pos]
+    prefix = first >> 6
+    if prefix == 0b11:
+        raise WireError("invalid_length_prefix", f"first byte 0x{first:02x}")
+    size = {0b00: 1, 0b01: 2, 0b10: 4}[prefix]
+    if pos + size > len(buf):
+        raise NeedMore()
+    value = first & 0x3F
+    for b in buf[pos + 1:pos + size]:
+        value = (value << 8) | b
+    minimal = 1 if value < 64 else 2 if value < 16384 else 4
+    if size != minimal:
+        raise WireError("non_minimal_length", f"{value} in {size} bytes")
+    return value, pos + size
+
+
+def varint_encode(value: int) -> bytes:
+    if value < 0 or value > VARINT_MAX:
+        raise WireError("value_too_large", str(value))
+    if value < 64:
+        return bytes([value])
+    if value < 16384:
+        return bytes([0x40 | (value >> 8), value & 0xFF])
+    return bytes([0x80 | (value >> 24), (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF])
+
+
+def varint_decode_exact(buf: bytes) -> int:
+    try:
+        value, pos = varint_parse(buf, 0)
+    except NeedMore:
+        raise WireError("truncated", "input ends inside the varint") from None
+    if pos != len(buf):
+        raise WireError("trailing_bytes", f"{len(buf) - pos} bytes after the varint")
+    return value
+
+
+# --------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Frame:
+    version: int
+    frame_type: int
+    body: bytes
+
+    def as_json(self) -> dict:
+        return {"version": self.version, "frame_type": self.frame_type, "body": self.body.hex()}
+
+
+def frame_parse(buf: bytes, pos: int, max_body_len: int, versions=ACCEPTED_VERSIONS) -> tuple[Frame, int]:
+    """Parse one frame at buf[pos:]. Each check fires as soon as its bytes are
+    present; NeedMore if the frame is incomplete but valid so far."""
+    if pos >= len(buf):
+        raise NeedMore()
+    version = buf[pos]
+    if version not in versions:
+        raise WireError("unknown_version", f"header version {version}")
+    if pos + 3 > len(buf):
+        raise NeedMore()
+    frame_type = (buf[pos + 1] << 8) | buf[pos + 2]
+    if frame_type not in REGISTERED_FRAME_TYPES:
+        raise WireError("unknown_frame_type", f"0x{frame_type:04x}")
+    length, body_start = varint_parse(buf, pos + 3)
+    if length > max_body_len:
+        raise WireError("frame_too_large", f"body {length} > limit {max_body_len}")
+    end = body_start + length
+    if end > len(buf):
+        raise NeedMore()
+    return Frame(version, frame_type, bytes(buf[body_start:end])), end
+
+
+def frame_decode_exact(buf: bytes, max_body_len: int, versions=ACCEPTED_VERSIONS) -> Frame:
+    try:
+        frame, pos = frame_parse(buf, 0, max_body_len, versions)
+    except NeedMore:
+        raise WireError("truncated", "input ends inside the frame") from None
+    if pos != len(buf):
+        raise WireError("trailing_bytes", f"{len(buf) - pos} bytes after the frame")
+    return frame
+
+
+def frame_encode(version: int, frame_type: int, body: bytes) -> bytes:
+    return bytes([version, frame_type >> 8, frame_type & 0xFF]) + varint_encode(len(body)) + body
+
+
+class StreamDecoder:
+    """Incremental frame decoder: push() any chunking, finish() at end of stream.
+
+    Only the undecoded tail is kept; a frame is parsed again from its start
+    whenever new bytes arrive (simple and obviously chunking-independent)."""
+
+    def __init__(self, max_body_len: int):
+        self.max_body_len = max_body_len
+        self.buf = bytearray()
+        self.failed: WireError | None = None
+
+    def push(self, chunk: bytes) -> list[Frame]:
+        if self.failed:
+            raise self.failed
+        self.buf += chunk
+        out = []
+        while True:
+            try:
+                frame, pos = frame_parse(bytes(self.buf), 0, self.max_body_len)
+            except NeedMore:
+                return out
+            except WireError as e:
+                self.failed = e
+                e.frames_before = out  # frames completed in this push before the error
+                raise
+            del self.buf[:pos]
+            out.append(frame)
+
+    def finish(self) -> None:
+        if self.failed:
+            raise self.failed
+        if self.buf:
+            raise WireError("truncated", f"stream ends with {len(self.buf)} bytes of a partial frame")
+
+
+# --------------------------------------------------------------------------
+# Hello
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hello:
+    versions: tuple
+    max_body_len: int
+    capabilities: tuple
+
+    def as_json(self) -> dict:
+        return {"versions": list(self.versions), "max_body_len": self.max_body_len,
+                "capabilities": list(self.capabilities)}
+
+
+class Reader:
+    def __init__(self, buf: bytes):
+        self.buf = buf
+        self.pos = 0
+
+    def take(self, n: int, what: str) -> bytes:
+        if self.pos + n > len(self.buf):
+            raise WireError("truncated", f"input ends inside {what}")
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def uint(self, n: int, what: str) -> int:
+        return int.from_bytes(self.take(n, what), "big")
+
+    def varint(self, what: str) -> int:
+        try:
+            value, self.pos = varint_parse(self.buf, self.pos)
+        except NeedMore:
+            raise WireError("truncated", f"input ends inside the length of {what}") from None
+        return value
+
+    def uint_vector(self, width: int, max_items: int, what: str) -> list[int]:
+        """`uintN x<V>`: varint byte length, then elements filling it exactly.
+        Elements are decoded one by one; the element after the bound fails with
+        too_many_items, an element crossing the declared end with truncated."""
+        length = self.varint(what)
+        end = self.pos + length
+        items = []
+        while self.pos < end:
+            if len(items) == max_items:
+                raise WireError("too_many_items", f"{what}: more than {max_items}")
+            if self.pos + width > end:
+                raise WireError("truncated", f"an element of {what} crosses the end of the vector")
+            items.append(self.uint(width, what))
+        return items
+
+
+def hello_decode(body: bytes) -> Hello:
+    r = Reader(body)
+    versions = r.uint_vector(1, MAX_VERSIONS, "versions")
+    max_body_len = r.uint(4, "max_body_len")
+    capabilities = r.uint_vector(2, MAX_CAPABILITIES, "capabilities")
+    if r.pos != len(body):
+        raise WireError("trailing_bytes", f"{len(body) - r.pos} bytes after the Hello")
+    if not versions:
+        raise WireError("malformed", "empty version list")
+    if 0 in versions:
+        raise WireError("malformed", "version 0 listed")
+    if any(a <= b for a, b in zip(versions, versions[1:])):
+        raise WireError("malformed", f"versions {versions} not strictly descending")
+    if not HELLO_MIN_BODY_LEN <= max_body_len <= HELLO_MAX_BODY_LEN:
+        raise WireError("malformed", f"max_body_len {max_body_len} outside 64..=2^30-1")
+    if any(a >= b for a, b in zip(capabilities, capabilities[1:])):
+        raise WireError("malformed", f"capabilities {capabilities} not strictly ascending")
+    return Hello(tuple(versions), max_body_len, tuple(capabilities))
+
+
+def hello_encode(h: Hello) -> bytes:
+    out = varint_encode(len(h.versions)) + bytes(h.versions)
+    out += h.max_body_len.to_bytes(4, "big")
+    out += varint_encode(2 * len(h.capabilities))
+    out += b"".join(c.to_bytes(2, "big") for c in h.capabilities)
+    return out
+
+
+def hello_from_json(j: dict) -> Hello:
+    return Hello(tuple(j["versions"]), j["max_body_len"], tuple(j["capabilities"]))
+
+
+# --------------------------------------------------------------------------
+# Negotiation
+# --------------------------------------------------------------------------
+
+def negotiate(local: Hello, peer_frame: bytes) -> dict:
+    frame = frame_decode_exact(peer_frame, NEGOTIATION_MAX_BODY_LEN, frozenset(local.versions))
+    if frame.frame_type != FRAME_HELLO:
+        raise WireError("unexpected_frame", f"first frame has type 0x{frame.frame_type:04x}")
+    if frame.version != 1:
+        raise WireError("malformed", f"Hello in a frame with header version {frame.version}")
+    peer = hello_decode(frame.body)
+    common = set(local.versions) & set(peer.versions)
+    if not common:
+        raise WireError("no_common_version", f"local {list(local.versions)}, peer {list(peer.versions)}")
+    return {
+        "version": max(common),
+        "capabilities": sorted(set(local.capabilities) & set(peer.capabilities)),
+        "peer_max_body_len": peer.max_body_len,
+    }
+
+
+# --------------------------------------------------------------------------
+# Self-test with hand-derived facts
+# --------------------------------------------------------------------------
+
+def self_test() -> None:
+    def expect_error(cls, fn, *args):
+        try:
+            fn(*args)
+        except WireError as e:
+            assert e.cls == cls, (cls, e.cls)
+            return
+        raise AssertionError(f"expected {cls}")
+
+    # RFC 9000 §A.1 examples that are valid 1/2/4-byte varints.
+    assert varint_decode_exact(bytes.fromhex("25")) == 37
+    assert varint_decode_exact(bytes.fromhex("7bbd")) == 15293
+    assert varint_decode_exact(bytes.fromhex("9d7f3e7d")) == 494878333
+    assert varint_encode(37) == bytes.fromhex("25")
+    assert varint_encode(15293) == bytes.fromhex("7bbd")
+    assert varint_encode(494878333) == bytes.fromhex("9d7f3e7d")
+    # RFC 9000's 8-byte example is a reserved prefix here; its 0x4025 is not minimal.
+    expect_error("invalid_length_prefix", varint_decode_exact, bytes.fromhex("c2197c5eff14e88c"))
+    expect_error("non_minimal_length", varint_decode_exact, bytes.fromhex("4025"))
+    expect_error("value_too_large", varint_encode, 1 << 30)
+    # Worked example: 01 0001 09 | 01 01 | 00100000 | 02 ff01
+    wire = bytes.fromhex("01" "0001" "09" "01" "01" "00100000" "02" "ff01")
+    f = frame_decode_exact(wire, 1 << 20)
+    assert (f.version, f.frame_type, len(f.body)) == (1, FRAME_HELLO, 9)
+    h = hello_decode(f.body)
+    assert h == Hello((1,), 1048576, (0xFF01,)), h
+    assert frame_encode(1, FRAME_HELLO, hello_encode(h)) == wire
+    # Chunking independence on the worked example.
+    d = StreamDecoder(1 << 20)
+    got = []
+    for b in wire + wire:
+        got += d.push(bytes([b]))
+    d.finish()
+    assert got == [f, f]
+
+
+# --------------------------------------------------------------------------
+# Vector checks: each returns a list of failure strings (empty = pass)
+# --------------------------------------------------------------------------
+
+def run(fn, *args):
+    """Returns ("ok", value) or ("error", class, detail)."""
+    try:
+        return ("ok", fn(*args))
+    except WireError as e:
+        return ("error", e.cls, str(e))
+
+
+def compare(name_of_result, result, v, expected_key) -> list[str]:
+    want_err = v.get("expected_error")
+    if result[0] == "error":
+        if want_err is None:
+            return [f"{name_of_result}: got error {result[2]}, expected success"]
+        if result[1] != want_err:
+            return [f"{name_of_result}: got error {result[2]}, expected {want_err}"]
+        return []
+    if want_err is not None:
+        return [f"{name_of_result}: succeeded with {result[1]!r}, expected error {want_err}"]
+    if result[1] != v[expected_key]:
+        return [f"{name_of_result}: got {result[1]!r}, expected {v[expected_key]!r}"]
+    return []
+
+
+def check_varint(v) -> list[str]:
+    enc = bytes.fromhex(v["encoded"])
+    errs = compare("decode", run(varint_decode_exact, enc), v, "value")
+    if "value" in v:
+        r = run(varint_encode, v["value"])
+        if r[0] == "error":
+            errs.append(f"encode: {r[2]}")
+        elif r[1] != enc:
+            errs.append(f"encode: got {r[1].hex()}, expected {enc.hex()}")
+    return errs
+
+
+def check_frame(v) -> list[str]:
+    enc = bytes.fromhex(v["encoded"])
+    r = run(lambda: frame_decode_exact(enc, v["max_body_len"]).as_json())
+    errs = compare("decode", r, v, "frame")
+    if "frame" in v:
+        f = v["frame"]
+        r = run(frame_encode, f["version"], f["frame_type"], bytes.fromhex(f["body"]))
+        if r[0] == "error":
+            errs.append(f"encode: {r[2]}")
+        elif r[1] != enc:
+            errs.append(f"encode: got {r[1].hex()}, expected {enc.hex()}")
+    return errs
+
+
+def check_stream(v) -> list[str]:
+    data = bytes.fromhex(v["stream"])
+    chunks = v["chunks"]
+    if sum(chunks) != len(data):
+        return [f"chunk sizes sum to {sum(chunks)}, stream has {len(data)} bytes"]
+    d = StreamDecoder(v["max_body_len"])
+    frames, err, pos = [], None, 0
+    try:
+        for n in chunks:
+            frames += d.push(data[pos:pos + n])
+            pos += n
+        d.finish()
+    except WireError as e:
+        frames += getattr(e, "frames_before", [])
+        err = e
+    errs = []
+    got = [f.as_json() for f in frames]
+    if got != v["frames"]:
+        errs.append(f"frames: got {got!r}, expected {v['frames']!r}")
+    want = v.get("expected_error")
+    if err is None and want is not None:
+        errs.append(f"no error, expected {want}")
+    elif err is not None and err.cls != want:
+        errs.append(f"got error {err}, expected {want or 'no error'}")
+    return errs
+
+
+def check_hello(v) -> list[str]:
+    enc = bytes.fromhex(v["encoded"])
+    errs = compare("decode", run(lambda: hello_decode(enc).as_json()), v, "hello")
+    if "hello" in v:
+        r = run(hello_encode, hello_from_json(v["hello"]))
+        if r[0] == "error":
+            errs.append(f"encode: {r[2]}")
+        elif r[1] != enc:
+            errs.append(f"encode: got {r[1].hex()}, expected {enc.hex()}")
+    return errs
+
+
+def check_negotiation(v) -> list[str]:
+    errs = []
+    local = hello_from_json(v["local"])
+    r = run(lambda: frame_encode(1, FRAME_HELLO, hello_encode(local)))
+    if r[0] == "error":
+        errs.append(f"local_frame: encoding our Hello failed: {r[2]}")
+    elif r[1].hex() != v["local_frame"]:
+        errs.append(f"local_frame: got {r[1].hex()}, expected {v['local_frame']}")
+    peer = bytes.fromhex(v["peer_frame"])
+    errs += compare("negotiate", run(negotiate, local, peer), v, "outcome")
+    return errs
+
+
+CHECKS = {
+    "varint": check_varint,
+    "frame": check_frame,
+    "stream": check_stream,
+    "hello": check_hello,
+    "negotiation": check_negotiation,
+}
+
+EXPECTATION = {"varint": "value", "frame": "frame", "hello": "hello", "negotiation": "outcome"}
+
+
+def structural_errors(v) -> list[str]:
+    """Checks the schema cannot express (kept even though the schema has most)."""
+    kind = v.get("kind")
+    if kind not in CHECKS:
+        return [f"unknown kind {kind!r}"]
+    errs = []
+    if "expected_error" in v and v["expected_error"] not in ERROR_CLASSES:
+        errs.append(f"unknown error class {v['expected_error']!r}")
+    if kind in EXPECTATION and (EXPECTATION[kind] in v) == ("expected_error" in v):
+        errs.append(f"must have exactly one of {EXPECTATION[kind]!r} and 'expected_error'")
+    return errs
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+def validate_schema(doc) -> list[str]:
+    try:
+        import jsonschema
+    except ImportError:
+        print("error: the 'jsonschema' package is required: pip install jsonschema", file=sys.stderr)
+        sys.exit(2)
+    with open(SCHEMA_FILE, encoding="utf-8") as fh:
+        schema = json.load(fh)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+    out = []
+    for e in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in e.absolute_path) or "(root)"
+        out.append(f"{where}: {e.message}")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    path = argv[1] if len(argv) > 1 else DEFAULT_FILE
+    label = os.path.basename(path)
+    try:
+        self_test()
+    except AssertionError as e:
+        print(f"SELF-TEST FAILED: {e!r}", file=sys.stderr)
+        return 1
+
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+
+    failed = 0
+    schema_errors = validate_schema(doc)
+    for msg in schema_errors:
+        print(f"FAIL schema: {msg}")
+    if schema_errors:
+        failed += 1
+
+    vectors = doc.get("vectors", []) if isinstance(doc, dict) else []
+    passed = 0
+    seen = set()
+    for i, v in enumerate(vectors):
+        name = v.get("name", f"#{i}") if isinstance(v, dict) else f"#{i}"
+        if not isinstance(v, dict):
+            errs = ["not an object"]
+        else:
+            errs = structural_errors(v)
+            if name in seen:
+                errs.append("duplicate name")
+            seen.add(name)
+            if not errs:
+                try:
+                    errs = CHECKS[v["kind"]](v)
+                except (KeyError, TypeError, ValueError) as e:
+                    errs = [f"bad vector: {type(e).__name__}: {e}"]
+        if errs:
+            failed += 1
+            for msg in errs:
+                print(f"FAIL {name} ({v.get('kind') if isinstance(v, dict) else '?'}): {msg}")
+        else:
+            passed += 1
+
+    print(f"{label}: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
