@@ -4,6 +4,7 @@
 //! `cargo run -p qpc-fuzz --example write_seeds` (re)writes them and the
 //! `seeds_are_committed` test checks that the files match this code.
 
+use qpc_wire::hello::MIN_BODY_LIMIT;
 use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 
 /// One seed input of one target.
@@ -59,7 +60,7 @@ pub fn all() -> Vec<Seed> {
 
     let hello_v1 = hello_body(&[1], 1 << 20, &[0xff01]);
     let hello_frame = frame(FrameType::Hello, &hello_v1);
-    let hello_wide = hello_body(&[255, 3, 2, 1], 64, &[0, 1, 5, 0xff01, 0xffff]);
+    let hello_wide = hello_body(&[255, 3, 2, 1], MIN_BODY_LIMIT, &[0, 1, 5, 0xff01, 0xffff]);
     let padding_hello = frame(FrameType::Padding, b"hello");
     let padding_world = frame(FrameType::Padding, b"world");
     let empty = frame(FrameType::Padding, b"");
@@ -197,11 +198,15 @@ pub fn all() -> Vec<Seed> {
             &(0..64).collect::<Vec<u16>>(),
         ),
     );
-    add(t, "no-capabilities", hello_body(&[1], 64, &[]));
+    add(t, "no-capabilities", hello_body(&[1], MIN_BODY_LIMIT, &[]));
     add(t, "no-versions", vec![0x00, 0, 0, 1, 0, 0x00]);
     add(t, "versions-ascending", vec![0x02, 1, 2, 0, 0, 1, 0, 0x00]);
     add(t, "version-0", vec![0x01, 0, 0, 0, 1, 0, 0x00]);
-    add(t, "limit-63", vec![0x01, 1, 0, 0, 0, 63, 0x00]);
+    add(
+        t,
+        "limit-below-minimum",
+        cat(&[&[0x01, 1], &(MIN_BODY_LIMIT - 1).to_be_bytes(), &[0x00]]),
+    );
     add(
         t,
         "capabilities-descending",

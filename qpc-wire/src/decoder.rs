@@ -16,22 +16,36 @@ use crate::{varint, Error, Result, VersionSet};
 /// Limits for a [`FrameDecoder`] (and for one-shot [`Frame::decode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderConfig {
-    /// Largest accepted body, in bytes (at most 2^30 - 1).
-    pub max_body_len: u32,
-    /// Protocol versions accepted in frame headers.
-    pub versions: VersionSet,
+    max_body_len: u32,
+    versions: VersionSet,
 }
 
 impl DecoderConfig {
     /// The default body limit: 1 MiB.
     pub const DEFAULT_MAX_BODY_LEN: u32 = 1 << 20;
 
-    /// The supported versions with the given body limit (clamped to 2^30 - 1).
-    pub fn with_max_body_len(max_body_len: u32) -> Self {
+    /// Accepts `versions` and bodies up to `max_body_len` (clamped to
+    /// 2^30 - 1, the largest encodable length).
+    pub fn new(max_body_len: u32, versions: VersionSet) -> Self {
         DecoderConfig {
             max_body_len: max_body_len.min(varint::MAX),
-            versions: VersionSet::supported(),
+            versions,
         }
+    }
+
+    /// The supported versions with the given body limit.
+    pub fn with_max_body_len(max_body_len: u32) -> Self {
+        Self::new(max_body_len, VersionSet::supported())
+    }
+
+    /// Largest accepted body, in bytes.
+    pub fn max_body_len(&self) -> u32 {
+        self.max_body_len
+    }
+
+    /// Protocol versions accepted in frame headers.
+    pub fn versions(&self) -> &VersionSet {
+        &self.versions
     }
 
     /// The most bytes a decoder with this configuration ever buffers.

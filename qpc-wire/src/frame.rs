@@ -83,7 +83,7 @@ impl FrameHeader {
         let Some(&version) = input.first() else {
             return Ok(None);
         };
-        if !config.versions.contains(version) {
+        if !config.versions().contains(version) {
             return Err(Error::UnknownVersion(version));
         }
         let Some(code) = input.get(1..3) else {
@@ -94,10 +94,10 @@ impl FrameHeader {
         let Some((body_len, len_len)) = varint::decode(&input[3..])? else {
             return Ok(None);
         };
-        if body_len > config.max_body_len {
+        if body_len > config.max_body_len() {
             return Err(Error::FrameTooLarge {
                 len: body_len,
-                max: config.max_body_len,
+                max: config.max_body_len(),
             });
         }
         let header = FrameHeader {
@@ -113,8 +113,11 @@ impl FrameHeader {
         3 + varint::encoded_len(self.body_len)
     }
 
-    /// Appends the header.
+    /// Appends the header. Version 0 is reserved and refused.
     pub fn encode(&self, out: &mut impl BufMut) -> Result<()> {
+        if self.version == 0 {
+            return Err(Error::UnknownVersion(0));
+        }
         if self.body_len > varint::MAX {
             return Err(Error::ValueTooLarge(self.body_len.into()));
         }

@@ -3,7 +3,7 @@
 //! ```text
 //! struct {
 //!     uint8  versions<V>;      // 1..=32 versions, strictly descending, no 0
-//!     uint32 max_body_len;     // largest frame body the sender accepts, 64..=2^30-1
+//!     uint32 max_body_len;     // largest frame body the sender accepts, 256..=2^30-1
 //!     uint16 capabilities<V>;  // 0..=64 code points, strictly ascending
 //! } Hello;
 //! ```
@@ -22,8 +22,12 @@ use crate::{varint, Error, Result, VersionSet};
 pub const MAX_VERSIONS: usize = 32;
 /// The most capabilities a Hello may list.
 pub const MAX_CAPABILITIES: usize = 64;
-/// The smallest `max_body_len` a peer may announce.
-pub const MIN_BODY_LIMIT: u32 = 64;
+/// The smallest `max_body_len` a peer may announce: above the largest valid
+/// Hello body (167 bytes), so every peer can receive every valid Hello.
+pub const MIN_BODY_LIMIT: u32 = 256;
+
+/// The largest valid Hello body: 32 versions and 64 capabilities.
+pub const MAX_HELLO_LEN: usize = (1 + MAX_VERSIONS) + 4 + (2 + 2 * MAX_CAPABILITIES);
 
 /// A peer's offer: versions, frame size limit and capabilities.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +73,7 @@ impl Hello {
             return bad("versions not strictly descending");
         }
         if !(MIN_BODY_LIMIT..=varint::MAX).contains(&self.max_body_len) {
-            return bad("max_body_len outside 64..=2^30-1");
+            return bad("max_body_len outside 256..=2^30-1");
         }
         if self.capabilities.len() > MAX_CAPABILITIES {
             return Err(Error::TooManyItems {
@@ -147,8 +151,8 @@ mod tests {
             ),
             (&[0x01, 0, 0, 0, 1, 0, 0x00], "version 0 is reserved"),
             (
-                &[0x01, 1, 0, 0, 0, 63, 0x00],
-                "max_body_len outside 64..=2^30-1",
+                &[0x01, 1, 0, 0, 0, 0xff, 0x00],
+                "max_body_len outside 256..=2^30-1",
             ),
             (
                 &[0x01, 1, 0, 0, 1, 0, 0x04, 0, 2, 0, 1],
@@ -165,6 +169,14 @@ mod tests {
                 "{bytes:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn largest_hello_fits_the_smallest_limit() {
+        let hello = Hello::new((1..=32).collect(), MIN_BODY_LIMIT, (0..64).collect());
+        let len = codec::encode_to_vec(&hello).unwrap().len();
+        assert_eq!(len, MAX_HELLO_LEN);
+        assert!(len < MIN_BODY_LIMIT as usize);
     }
 
     fn arb_hello() -> impl Strategy<Value = Hello> {

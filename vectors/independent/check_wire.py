@@ -34,7 +34,6 @@ MAX_VERSIONS = 32
 MAX_CAPABILITIES = 64
 HELLO_MIN_BODY_LEN = 64
 HELLO_MAX_BODY_LEN = VARINT_MAX
-NEGOTIATION_MAX_BODY_LEN = 1 << 20  # 1 MiB
 
 ERROR_CLASSES = frozenset({
     "truncated", "frame_too_large", "non_minimal_length",
@@ -227,11 +226,14 @@ class Reader:
         return value
 
     def uint_vector(self, width: int, max_items: int, what: str) -> list[int]:
-        """`uintN x<V>`: varint byte length, then elements filling it exactly.
-        Elements are decoded one by one; the element after the bound fails with
-        too_many_items, an element crossing the declared end with truncated."""
+        """`uintN x<V>` (spec/01-wire.md §3.2): varint byte length L; the L
+        bytes must be present (truncated); then elements decoded one by one:
+        the element after the bound fails with too_many_items, an element
+        crossing the end of the vector with truncated."""
         length = self.varint(what)
         end = self.pos + length
+        if end > len(self.buf):
+            raise WireError("truncated", f"{what}: {length} bytes announced, {len(self.buf) - self.pos} present")
         items = []
         while self.pos < end:
             if len(items) == max_items:
@@ -247,8 +249,7 @@ def hello_decode(body: bytes) -> Hello:
     versions = r.uint_vector(1, MAX_VERSIONS, "versions")
     max_body_len = r.uint(4, "max_body_len")
     capabilities = r.uint_vector(2, MAX_CAPABILITIES, "capabilities")
-    if r.pos != len(body):
-        raise WireError("trailing_bytes", f"{len(body) - r.pos} bytes after the Hello")
+    # Rules (§6.3 steps 4-8, all malformed), then trailing bytes (step 9).
     if not versions:
         raise WireError("malformed", "empty version list")
     if 0 in versions:
@@ -259,6 +260,8 @@ def hello_decode(body: bytes) -> Hello:
         raise WireError("malformed", f"max_body_len {max_body_len} outside 64..=2^30-1")
     if any(a >= b for a, b in zip(capabilities, capabilities[1:])):
         raise WireError("malformed", f"capabilities {capabilities} not strictly ascending")
+    if r.pos != len(body):
+        raise WireError("trailing_bytes", f"{len(body) - r.pos} bytes after the Hello")
     return Hello(tuple(versions), max_body_len, tuple(capabilities))
 
 
@@ -278,8 +281,20 @@ def hello_from_json(j: dict) -> Hello:
 # Negotiation
 # --------------------------------------------------------------------------
 
+def local_hello_frame(local: Hello) -> bytes:
+    """Our Hello frame. An invalid local offer is a local error of the class
+    of §6.3 (checked by decoding the encoding with the receiver's rules)."""
+    body = hello_encode(local)
+    hello_decode(body)
+    return frame_encode(1, FRAME_HELLO, body)
+
+
 def negotiate(local: Hello, peer_frame: bytes) -> dict:
-    frame = frame_decode_exact(peer_frame, NEGOTIATION_MAX_BODY_LEN, frozenset(local.versions))
+    """§7: start (send our Hello), then the peer's first frame, decoded as
+    one frame (§4.4) accepting our versions with the limit we announce
+    (§4.3: the receiver's max_body_len equals the value in its Hello)."""
+    local_hello_frame(local)
+    frame = frame_decode_exact(peer_frame, local.max_body_len, frozenset(local.versions))
     if frame.frame_type != FRAME_HELLO:
         raise WireError("unexpected_frame", f"first frame has type 0x{frame.frame_type:04x}")
     if frame.version != 1:
@@ -326,6 +341,35 @@ def self_test() -> None:
     h = hello_decode(f.body)
     assert h == Hello((1,), 1048576, (0xFF01,)), h
     assert frame_encode(1, FRAME_HELLO, hello_encode(h)) == wire
+    # spec/01-wire.md §2.4 varint examples.
+    for hx, want in [("00", 0), ("3f", 63), ("4040", 64), ("7fff", 16383), ("80004000", 16384),
+                     ("bfffffff", VARINT_MAX), ("80003fff", "non_minimal_length"),
+                     ("c0", "invalid_length_prefix"), ("7b", "truncated"), ("9d7f3e", "truncated")]:
+        if isinstance(want, int):
+            assert varint_decode_exact(bytes.fromhex(hx)) == want and varint_encode(want).hex() == hx, hx
+        else:
+            expect_error(want, varint_decode_exact, bytes.fromhex(hx))
+    # §12.2: a 300-byte Padding body has the header 01 0002 412c.
+    assert frame_encode(1, FRAME_PADDING, bytes(300))[:5].hex() == "010002412c"
+    expect_error("non_minimal_length", frame_decode_exact, bytes.fromhex("010002" "8000012c") + bytes(300), 1 << 20)
+    # §6.4 invalid Hello bodies.
+    for hx, want in [("00" "00000100" "00", "malformed"), ("020102" "00000100" "00", "malformed"),
+                     ("020101" "00000100" "00", "malformed"), ("0100" "00000100" "00", "malformed"),
+                     ("0101" "0000003f" "00", "malformed"), ("0101" "40000000" "00", "malformed"),
+                     ("0101" "00000100" "0400020001", "malformed"), ("0101" "00000100" "03ff0102", "truncated"),
+                     ("0101" "00000100", "truncated"), ("400101" "00000100" "00", "non_minimal_length"),
+                     ("21" + bytes(range(33, 0, -1)).hex() + "00000100" "00", "too_many_items"),
+                     ("0101" "00000100" "0000", "trailing_bytes")]:
+        expect_error(want, hello_decode, bytes.fromhex(hx))
+    # §7.3 example: [3,2,1]/[1,5,9] meets [2,1]/[5,7,9] -> version 2, [5, 9].
+    a = Hello((3, 2, 1), 1 << 20, (1, 5, 9))
+    b = Hello((2, 1), 4096, (5, 7, 9))
+    assert negotiate(a, frame_encode(1, FRAME_HELLO, hello_encode(b))) == \
+        {"version": 2, "capabilities": [5, 9], "peer_max_body_len": 4096}
+    # Disjoint lists (the local list holds 1, so the peer's v1 Hello frame passes
+    # the frame decoder, which accepts only the local versions).
+    expect_error("no_common_version", negotiate, Hello((3, 1), 1 << 20, ()),
+                 frame_encode(1, FRAME_HELLO, hello_encode(Hello((2,), 4096, ()))))
     # Chunking independence on the worked example.
     d = StreamDecoder(1 << 20)
     got = []
@@ -430,7 +474,7 @@ def check_hello(v) -> list[str]:
 def check_negotiation(v) -> list[str]:
     errs = []
     local = hello_from_json(v["local"])
-    r = run(lambda: frame_encode(1, FRAME_HELLO, hello_encode(local)))
+    r = run(local_hello_frame, local)
     if r[0] == "error":
         errs.append(f"local_frame: encoding our Hello failed: {r[2]}")
     elif r[1].hex() != v["local_frame"]:
