@@ -4,7 +4,10 @@
 
 use qpc_wire::{varint, FrameType};
 
-use super::{decode_stream, negotiate, FrameFields, HelloFields, WireCase, WireVector, PROTOCOL};
+use super::{
+    decode_stream, run_negotiation, FrameFields, HelloFields, Hex, NegotiationStep, WireCase,
+    WireVector, PROTOCOL,
+};
 use crate::{to_json, Vector, VectorFile};
 
 const MIB: u32 = 1 << 20;
@@ -442,7 +445,18 @@ fn hellos() -> Vec<WireVector> {
     let mut too_many = vec![33u8];
     too_many.extend((1..=33).rev());
     too_many.extend(hex("00100000 00"));
+    let mut too_many_caps = hex("01 01 00100000 4082");
+    too_many_caps.extend((1..=65u16).flat_map(u16::to_be_bytes));
     vec![
+        vector(
+            "hello-too-many-capabilities",
+            "65 capabilities; at most 64 are allowed",
+            WireCase::Hello {
+                encoded: too_many_caps,
+                hello: None,
+                expected_error: Some("too_many_items".into()),
+            },
+        ),
         ok(
             "hello-worked-example",
             "versions [1], 1 MiB, capability 0xff01 (spec/01-wire.md)",
@@ -455,8 +469,8 @@ fn hellos() -> Vec<WireVector> {
         ),
         ok(
             "hello-minimal",
-            "one version, the smallest limit (64), no capabilities",
-            hello_fields(&[255], 64, &[]),
+            "one version, the smallest limit (256), no capabilities",
+            hello_fields(&[255], 256, &[]),
         ),
         bad(
             "hello-no-versions",
@@ -484,9 +498,21 @@ fn hellos() -> Vec<WireVector> {
         ),
         bad(
             "hello-limit-too-small",
-            "max_body_len 63 is below 64",
-            "01 01 0000003f 00",
+            "max_body_len 255 is below 256",
+            "01 01 000000ff 00",
             "malformed",
+        ),
+        bad(
+            "hello-malformed-before-trailing",
+            "no versions and a trailing byte: the Hello rules are checked first",
+            "00 00100000 00 ff",
+            "malformed",
+        ),
+        bad(
+            "hello-vector-longer-than-input",
+            "versions<V> declares 40 bytes, 35 are present: truncated, not too_many_items",
+            &format!("28 {}", "01".repeat(35)),
+            "truncated",
         ),
         bad(
             "hello-limit-too-large",
@@ -530,8 +556,28 @@ fn hellos() -> Vec<WireVector> {
     ]
 }
 
-fn negotiation(name: &str, desc: &str, local: HelloFields, peer_frame: Vec<u8>) -> WireVector {
-    let (local_frame, outcome) = negotiate(&local, &peer_frame).expect("valid local offer");
+/// A transcript vector: `inputs` are (time, frame or timer); the results
+/// are what qpc-wire produces, re-derived by the independent checker.
+fn transcript(
+    name: &str,
+    desc: &str,
+    local: HelloFields,
+    timeout_ms: u64,
+    inputs: Vec<(u64, Option<Vec<u8>>)>,
+) -> WireVector {
+    let mut steps: Vec<NegotiationStep> = inputs
+        .into_iter()
+        .map(|(at_ms, frame)| NegotiationStep {
+            at_ms,
+            frame: frame.map(Hex),
+            result: String::new(),
+        })
+        .collect();
+    let (local_frame, results, outcome) =
+        run_negotiation(&local, timeout_ms, &steps).expect("valid local offer");
+    for (step, result) in steps.iter_mut().zip(results) {
+        step.result = result;
+    }
     let (outcome, expected_error) = match outcome {
         Ok(o) => (Some(o), None),
         Err(e) => (None, Some(e.class().to_owned())),
@@ -541,8 +587,9 @@ fn negotiation(name: &str, desc: &str, local: HelloFields, peer_frame: Vec<u8>) 
         desc,
         WireCase::Negotiation {
             local,
+            timeout_ms,
             local_frame,
-            peer_frame,
+            steps,
             outcome,
             expected_error,
         },
@@ -550,48 +597,87 @@ fn negotiation(name: &str, desc: &str, local: HelloFields, peer_frame: Vec<u8>) 
 }
 
 fn negotiations() -> Vec<WireVector> {
+    const T: u64 = 10_000;
     let v1 = hello_fields(&[1], MIB, &[]);
     let v321 = hello_fields(&[3, 2, 1], MIB, &[0x0001, 0x0007, 0xf000]);
+    let peer_v1 = hello_frame(&hello_fields(&[1], 65536, &[0xf001]));
     let mut hello_in_v2 = hello_frame(&hello_fields(&[2, 1], 4096, &[]));
     hello_in_v2[0] = 2;
-    let padding_first = encoded(&padding(4, 0));
-    let bad_body = hex("01 0001 06 00 00100000 00");
+    let padding_v1 = encoded(&padding(4, 0));
+    let mut padding_v2 = padding_v1.clone();
+    padding_v2[0] = 2;
+    let once = |frame: Vec<u8>| vec![(0, Some(frame))];
+    let t = transcript;
     vec![
-        negotiation(
-            "negotiate-v1-v1",
-            "both offer only version 1",
-            v1.clone(),
-            hello_frame(&hello_fields(&[1], 65536, &[0xf001])),
-        ),
-        negotiation(
+        t("negotiate-v1-v1", "both offer only version 1", v1.clone(), T, once(peer_v1.clone())),
+        t(
             "negotiate-highest-common",
             "[3,2,1] meets [4,2,1]: version 2; capabilities intersect",
             v321.clone(),
-            hello_frame(&hello_fields(&[4, 2, 1], 4096, &[0x0007, 0x0009, 0xf000])),
+            T,
+            once(hello_frame(&hello_fields(&[4, 2, 1], 4096, &[0x0007, 0x0009, 0xf000]))),
         ),
-        negotiation(
+        t(
             "negotiate-no-common-version",
             "[3,2,1] meets [5,4]: both lists in the error",
-            v321.clone(),
-            hello_frame(&hello_fields(&[5, 4], MIB, &[])),
+            v321,
+            T,
+            once(hello_frame(&hello_fields(&[5, 4], MIB, &[]))),
         ),
-        negotiation(
-            "negotiate-padding-first",
-            "the peer's first frame is Padding, not Hello",
-            v1.clone(),
-            padding_first,
+        t(
+            "negotiate-v3-only-meets-v1",
+            "a version-3-only peer still reads the version-1 Hello frame, then finds no common version",
+            hello_fields(&[3], MIB, &[]),
+            T,
+            once(peer_v1.clone()),
         ),
-        negotiation(
+        t("negotiate-padding-first", "the peer's first frame is Padding, not Hello", v1.clone(), T, once(padding_v1.clone())),
+        t(
             "negotiate-hello-in-v2-frame",
             "a Hello frame whose header says version 2",
             hello_fields(&[2, 1], MIB, &[]),
-            hello_in_v2,
+            T,
+            once(hello_in_v2),
         ),
-        negotiation(
+        t(
             "negotiate-malformed-hello",
             "the peer's Hello lists no versions",
+            v1.clone(),
+            T,
+            once(hex("01 0001 06 00 00100000 00")),
+        ),
+        t(
+            "negotiate-frame-over-local-limit",
+            "before the Hello, a 300-byte Padding frame exceeds the 256-byte limit we announced",
+            hello_fields(&[1], 256, &[]),
+            T,
+            once(encoded(&padding(300, 1))),
+        ),
+        t(
+            "negotiate-timeout",
+            "no Hello: nothing happens 1 ms before the deadline, the negotiation fails at it",
+            v1.clone(),
+            T,
+            vec![(T - 1, None), (T, None), (T + 5, Some(peer_v1.clone()))],
+        ),
+        t("negotiate-late-hello", "a Hello processed exactly at the deadline is too late", v1.clone(), T, vec![(T, Some(peer_v1.clone()))]),
+        t(
+            "negotiate-second-hello",
+            "after Done, Padding is not the negotiation's business but a second Hello is an error",
             v1,
-            bad_body,
+            T,
+            vec![(0, Some(peer_v1.clone())), (T * 3, Some(padding_v1.clone())), (T * 3, Some(peer_v1))],
+        ),
+        t(
+            "negotiate-old-version-after-done",
+            "after agreeing on version 2 the receiver accepts only version-2 frames",
+            hello_fields(&[2, 1], MIB, &[]),
+            T,
+            vec![
+                (0, Some(hello_frame(&hello_fields(&[2, 1], MIB, &[])))),
+                (1, Some(padding_v2)),
+                (2, Some(padding_v1)),
+            ],
         ),
     ]
 }

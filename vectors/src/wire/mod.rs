@@ -126,25 +126,49 @@ pub enum WireCase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_error: Option<String>,
     },
-    /// A negotiator offering `local` receives `peer_frame` (decoded as one
-    /// frame accepting the local versions) as the peer's first frame.
+    /// A transcript of the negotiation state machine: a negotiator offering
+    /// `local` (started at time 0 with `timeout_ms`) must first transmit
+    /// `local_frame`, then each step's input must give the step's `result`.
+    /// Frames are decoded with the pre-negotiation decoder configuration
+    /// (local versions plus 1, local `max_body_len`) until the negotiation is
+    /// done, and with the negotiated one (only the agreed version) after.
     Negotiation {
         /// Our offer.
         local: HelloFields,
+        /// How long the negotiator waits for the peer's Hello.
+        timeout_ms: u64,
         /// The frame that must be our Hello (what we transmit first).
         #[serde(with = "hex::serde")]
         local_frame: Vec<u8>,
-        /// The peer's first frame.
-        #[serde(with = "hex::serde")]
-        peer_frame: Vec<u8>,
-        /// The outcome (positive vectors).
+        /// The inputs, in order.
+        steps: Vec<NegotiationStep>,
+        /// The final outcome, if the transcript ends with the negotiation done.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<NegotiatedFields>,
-        /// The error class (negative vectors).
+        /// The final error class, if the transcript ends with it failed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_error: Option<String>,
     },
 }
+
+/// One input to the negotiation state machine and what it must produce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegotiationStep {
+    /// The time of the input, in milliseconds since the start.
+    pub at_ms: u64,
+    /// A frame received from the peer (absent for a timer event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<Hex>,
+    /// `"awaiting"` (still waiting for the Hello), `"done"`, or the error
+    /// class the input fails with.
+    pub result: String,
+}
+
+/// Bytes serialised as lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Hex(#[serde(with = "hex::serde")] pub Vec<u8>);
 
 impl FrameFields {
     fn of(frame: &Frame) -> Self {
@@ -225,28 +249,60 @@ fn decode_stream(
     Ok((frames, decoder.finish().err()))
 }
 
-fn negotiate(
+/// Runs a negotiation transcript: returns our Hello frame, each step's
+/// result, and the final outcome.
+fn run_negotiation(
     local: &HelloFields,
-    peer_frame: &[u8],
-) -> Result<(Vec<u8>, Result<NegotiatedFields, qpc_wire::Error>), String> {
-    let mut negotiator = Negotiator::new(local.config(), Timestamp(0))
+    timeout_ms: u64,
+    steps: &[NegotiationStep],
+) -> Result<
+    (
+        Vec<u8>,
+        Vec<String>,
+        Result<NegotiatedFields, qpc_wire::Error>,
+    ),
+    String,
+> {
+    let config = NegotiatorConfig {
+        timeout: std::time::Duration::from_millis(timeout_ms),
+        ..local.config()
+    };
+    let mut negotiator = Negotiator::new(config.clone(), Timestamp(0))
         .map_err(|e| format!("bad local offer: {e}"))?;
     let sent = negotiator
         .poll_transmit()
         .ok_or("no Hello transmitted")?
         .to_vec();
-    let config = DecoderConfig {
-        versions: local.versions.iter().copied().collect(),
-        ..DecoderConfig::default()
-    };
-    let outcome = Frame::decode(Bytes::copy_from_slice(peer_frame), &config)
-        .and_then(|frame| negotiator.handle_frame(&frame).cloned())
-        .map(|n| NegotiatedFields {
-            version: n.version,
-            capabilities: n.capabilities,
-            peer_max_body_len: n.peer_max_body_len,
+    let mut results = Vec::new();
+    let mut last = Err(qpc_wire::Error::Timeout);
+    for step in steps {
+        let now = Timestamp(step.at_ms);
+        let result = match &step.frame {
+            None => negotiator
+                .handle_timeout(now)
+                .map(|()| negotiator.outcome().cloned()),
+            Some(Hex(bytes)) => {
+                let decoder = match negotiator.outcome() {
+                    Some(done) => done.decoder_config(),
+                    None => config.decoder_config(),
+                };
+                Frame::decode(Bytes::copy_from_slice(bytes), &decoder)
+                    .and_then(|frame| negotiator.handle_frame(now, &frame).cloned().map(Some))
+            }
+        };
+        results.push(match &result {
+            Ok(Some(_)) => "done".to_owned(),
+            Ok(None) => "awaiting".to_owned(),
+            Err(e) => e.class().to_owned(),
         });
-    Ok((sent, outcome))
+        last = result.and_then(|n| n.ok_or(qpc_wire::Error::Timeout));
+    }
+    let outcome = last.map(|n| NegotiatedFields {
+        version: n.version,
+        capabilities: n.capabilities,
+        peer_max_body_len: n.peer_max_body_len,
+    });
+    Ok((sent, results, outcome))
 }
 
 /// Positive vector when `expected_error` is absent, else negative.
@@ -337,13 +393,17 @@ impl Vector for WireVector {
             }
             WireCase::Negotiation {
                 local,
+                timeout_ms,
                 local_frame,
-                peer_frame,
+                steps,
                 outcome,
                 expected_error,
             } => {
-                let (sent, got) = negotiate(local, peer_frame)?;
+                let (sent, results, got) = run_negotiation(local, *timeout_ms, steps)?;
                 expect_eq("local Hello frame", &sent, local_frame)?;
+                for (step, got) in steps.iter().zip(&results) {
+                    expect_eq(&format!("step at {} ms", step.at_ms), got, &step.result)?;
+                }
                 check_outcome(got, outcome.clone(), expected_error)
             }
         }
