@@ -1,10 +1,18 @@
 //! # qpc-crypto
 //!
-//! Identity, the X-Wing hybrid KEM, HPKE, post-quantum Noise, sealed sender,
-//! padding, MLS groups and OPAQUE login for qpc.
+//! The cryptography of qpc, built on well-kept crates (never hand-written
+//! primitives). Implemented so far:
 //!
-//! **Status: empty.** Nothing is implemented yet; the constructions are fixed
-//! in the project's DESIGN.md and will be specified in `spec/02-*` to
-//! `spec/08-*` as they land. The crate exists so the workspace has its final
-//! shape and dependency direction (`qpc-wire` <- `qpc-crypto`).
-#![no_std]
+//! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
+//!   (`spec/03-hybrid-kem-hpke.md`).
+//!
+//! Still to come (see the issues): identity, HPKE, padding, sealed sender,
+//! post-quantum Noise, MLS groups and OPAQUE.
+//!
+//! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
+//! here reads global randomness, clocks or files.
+
+mod error;
+pub mod xwing;
+
+pub use error::Error;

@@ -1,0 +1,62 @@
+//! The one error type of qpc-crypto.
+
+/// Everything that can go wrong in qpc-crypto. Each variant maps to an error
+/// class of the spec (see [`Error::class`]), used by negative vectors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key, ciphertext or other fixed-size value had the wrong length.
+    #[error("{what} must be {expected} bytes, got {got}")]
+    WrongLength {
+        /// What was being parsed.
+        what: &'static str,
+        /// The required length.
+        expected: usize,
+        /// The length received.
+        got: usize,
+    },
+    /// A public key failed validation (e.g. ML-KEM's modulus check).
+    #[error("invalid {0}")]
+    InvalidPublicKey(&'static str),
+    /// An X25519 exchange produced the all-zero shared secret (a low-order
+    /// point): X-Wing in qpc rejects it on both sides.
+    #[error("X25519 produced the all-zero shared secret (low-order point)")]
+    NonContributory,
+    /// A serialised secret or public identity had an unknown version byte.
+    #[error("unknown {what} version {version}")]
+    UnknownVersion {
+        /// What was being parsed.
+        what: &'static str,
+        /// The version found.
+        version: u8,
+    },
+    /// A signature did not verify.
+    #[error("bad signature on {0}")]
+    BadSignature(&'static str),
+    /// The wire codec rejected the bytes.
+    #[error(transparent)]
+    Wire(#[from] qpc_wire::Error),
+}
+
+impl Error {
+    /// The error class name used by the spec and by `expected_error` in vectors.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::WrongLength { .. } => "wrong_length",
+            Error::InvalidPublicKey(_) => "invalid_public_key",
+            Error::NonContributory => "non_contributory",
+            Error::UnknownVersion { .. } => "unknown_version",
+            Error::BadSignature(_) => "bad_signature",
+            Error::Wire(e) => e.class(),
+        }
+    }
+}
+
+/// Converts a slice to a fixed-size array or reports [`Error::WrongLength`].
+pub(crate) fn fixed<const N: usize>(what: &'static str, bytes: &[u8]) -> Result<[u8; N], Error> {
+    bytes.try_into().map_err(|_| Error::WrongLength {
+        what,
+        expected: N,
+        got: bytes.len(),
+    })
+}
