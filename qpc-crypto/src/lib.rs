@@ -3,16 +3,19 @@
 //! The cryptography of qpc, built on well-kept crates (never hand-written
 //! primitives). Implemented so far:
 //!
+//! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
+//!   (`spec/02-identity.md`);
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
-//! Still to come (see the issues): identity, HPKE, padding, sealed sender,
+//! Still to come (see the issues): HPKE, padding, sealed sender,
 //! post-quantum Noise, MLS groups and OPAQUE.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.
 
 mod error;
+pub mod identity;
 pub mod xwing;
 
 pub use error::Error;
