@@ -33,6 +33,17 @@ pub enum Error {
     /// A signature did not verify.
     #[error("bad signature on {0}")]
     BadSignature(&'static str),
+    /// Padded bytes were not produced by the padding scheme.
+    #[error("bad padding: {0}")]
+    BadPadding(&'static str),
+    /// Content too long for the largest padding bucket.
+    #[error("{len} bytes do not fit the largest padding bucket of {max} bytes")]
+    TooLongToPad {
+        /// Content plus marker length.
+        len: usize,
+        /// The largest bucket.
+        max: usize,
+    },
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -47,6 +58,8 @@ impl Error {
             Error::NonContributory => "non_contributory",
             Error::UnknownVersion { .. } => "unknown_version",
             Error::BadSignature(_) => "bad_signature",
+            Error::BadPadding(_) => "bad_padding",
+            Error::TooLongToPad { .. } => "too_long_to_pad",
             Error::Wire(e) => e.class(),
         }
     }

@@ -5,10 +5,11 @@
 //!
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
+//! - [`padding`]: Padmé and fixed-bucket length hiding (`spec/04-padding.md`);
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
-//! Still to come (see the issues): HPKE, padding, sealed sender,
+//! Still to come (see the issues): HPKE, sealed sender,
 //! post-quantum Noise, MLS groups and OPAQUE.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
@@ -16,6 +17,7 @@
 
 mod error;
 pub mod identity;
+pub mod padding;
 pub mod xwing;
 
 pub use error::Error;
