@@ -44,6 +44,12 @@ pub enum Error {
         /// The largest bucket.
         max: usize,
     },
+    /// AEAD decryption failed: wrong key, context or tampered ciphertext.
+    #[error("decryption failed")]
+    OpenFailed,
+    /// hpke-rs reported an error other than a failed open.
+    #[error("HPKE: {0}")]
+    Hpke(String),
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -59,6 +65,8 @@ impl Error {
             Error::UnknownVersion { .. } => "unknown_version",
             Error::BadSignature(_) => "bad_signature",
             Error::BadPadding(_) => "bad_padding",
+            Error::OpenFailed => "open_failed",
+            Error::Hpke(_) => "hpke",
             Error::TooLongToPad { .. } => "too_long_to_pad",
             Error::Wire(e) => e.class(),
         }

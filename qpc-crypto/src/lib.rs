@@ -3,19 +3,21 @@
 //! The cryptography of qpc, built on well-kept crates (never hand-written
 //! primitives). Implemented so far:
 //!
+//! - [`hpke`]: HPKE base mode on X-Wing (`spec/03-hybrid-kem-hpke.md`);
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
 //! - [`padding`]: Padmé and fixed-bucket length hiding (`spec/04-padding.md`);
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
-//! Still to come (see the issues): HPKE, sealed sender,
+//! Still to come (see the issues): sealed sender,
 //! post-quantum Noise, MLS groups and OPAQUE.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.
 
 mod error;
+pub mod hpke;
 pub mod identity;
 pub mod padding;
 pub mod xwing;
