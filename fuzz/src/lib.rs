@@ -400,24 +400,32 @@ pub const NEGOTIATION_VERSIONS: [u8; 8] = [1, 2, 3, 4, 5, 6, 200, 255];
 /// Capabilities a local-capabilities selector bit stands for.
 pub const NEGOTIATION_CAPABILITIES: [u16; 8] = [0, 1, 2, 5, 9, 0x0100, 0xff01, 0xffff];
 
+/// When the local negotiator starts.
+const START: Timestamp = Timestamp(1_000);
+
 /// Fuzzes the [`Negotiator`] with a hostile peer.
 ///
 /// Layout: `[versions mask] [capabilities mask] [mode] peer...`. The masks
 /// pick our versions from [`NEGOTIATION_VERSIONS`] and our capabilities from
-/// [`NEGOTIATION_CAPABILITIES`]. Mode bit 0: `peer` is a whole frame (decoded
-/// with every version allowed; undecodable frames end the run) instead of a
-/// Hello body sent in a version-1 Hello frame. Mode bit 1: call
-/// `handle_timeout` just before the deadline first (must be harmless); bit
-/// 2: let the deadline pass first (the negotiation must then stay failed
-/// with `Timeout`).
+/// [`NEGOTIATION_CAPABILITIES`]. Mode bits:
+///
+/// - bit 0: `peer` is a whole frame (decoded with every version allowed;
+///   undecodable frames end the run) instead of a Hello body sent in a
+///   version-1 Hello frame;
+/// - bit 1: call `handle_timeout` just before the deadline first (harmless);
+/// - bit 2: the frame arrives at the deadline (too late: `Timeout`);
+/// - bit 3: after the outcome, a Padding frame arrives (leaves a success
+///   alone, repeats a failure);
+/// - bits 4-7: how far into the timeout (in sixteenths) the frame arrives.
 ///
 /// The outcome is compared with an independent computation: the peer's
-/// frame must be a version-1 Hello whose body decodes; the version is the
-/// highest one in both lists (else `NoCommonVersion` naming both lists);
-/// the capabilities are the intersection, ascending; the peer's limit and
-/// Hello are passed through. On success, a negotiator configured like the
-/// peer reaches the same version and capabilities from our Hello. Any
-/// outcome is sticky.
+/// frame must be a version-1 Hello whose body decodes, received before the
+/// deadline; the version is the highest one in both lists (else
+/// `NoCommonVersion` naming both lists); the capabilities are the
+/// intersection, ascending; the limits and the peer's Hello are passed
+/// through. On success, a negotiator configured like the peer reaches the
+/// same version and capabilities from our Hello, and a second Hello fails
+/// the negotiation. Every failure is sticky.
 pub fn negotiation(data: &[u8]) {
     let [version_mask, cap_mask, mode, peer @ ..] = data else {
         return;
@@ -441,9 +449,9 @@ pub fn negotiation(data: &[u8]) {
         capabilities: local_caps.clone(),
         ..NegotiatorConfig::default()
     };
-    let start = Timestamp::from_millis(1_000);
-    let deadline = start.saturating_add(config.timeout);
-    let mut us = match Negotiator::new(config, start) {
+    let local_max = config.max_body_len;
+    let deadline = START.saturating_add(config.timeout);
+    let mut us = match Negotiator::new(config, START) {
         Ok(n) => n,
         Err(e) => {
             assert!(local_versions.is_empty(), "valid config refused: {e:?}");
@@ -474,49 +482,72 @@ pub fn negotiation(data: &[u8]) {
             body: Bytes::copy_from_slice(peer),
         }
     };
+    let late = mode & 4 != 0;
+    let now = if late {
+        deadline
+    } else {
+        Timestamp(START.0 + (deadline.0 - START.0) * u64::from(mode >> 4) / 16)
+    };
 
     if mode & 2 != 0 {
         assert_eq!(us.handle_timeout(Timestamp(deadline.0 - 1)), Ok(()));
+        assert_eq!(us.poll_timeout(), Some(deadline));
     }
-    if mode & 4 != 0 {
-        assert_eq!(us.handle_timeout(deadline), Err(Error::Timeout));
-        assert_eq!(us.poll_timeout(), None);
-        assert_eq!(us.handle_frame(&frame).cloned(), Err(Error::Timeout));
-        assert!(us.outcome().is_none());
-        return;
-    }
-
-    let expected = expected_outcome(&local_versions, &local_caps, &frame);
-    let actual = us.handle_frame(&frame).cloned();
-    assert_eq!(actual, expected, "peer frame {frame:?}");
+    let expected = if late {
+        Err(Error::Timeout)
+    } else {
+        expected_outcome(&local_versions, &local_caps, local_max, &frame)
+    };
+    let actual = us.handle_frame(now, &frame).cloned();
+    assert_eq!(actual, expected, "peer frame {frame:?} at {now:?}");
     assert_eq!(us.outcome(), actual.as_ref().ok());
     assert_eq!(us.poll_timeout(), None);
-    assert_eq!(us.handle_timeout(deadline), Ok(()), "timeout after the end");
-    let again = us.handle_frame(&frame).cloned();
+
+    let padding = Frame {
+        version: V1,
+        frame_type: FrameType::Padding,
+        body: Bytes::new(),
+    };
     match actual {
         Ok(negotiated) => {
+            let later = Timestamp(deadline.0 + 1);
+            assert_eq!(us.handle_timeout(later), Ok(()), "timeout after success");
+            if mode & 8 != 0 {
+                let after = us.handle_frame(later, &padding).cloned();
+                assert_eq!(after.as_ref(), Ok(&negotiated), "outcome changed");
+            }
             assert_eq!(
-                again.clone().map_err(|e| e.class()),
-                Err("unexpected_frame"),
-                "second Hello accepted"
+                negotiated.decoder_config(),
+                DecoderConfig::new(local_max, VersionSet::only(negotiated.version))
             );
-            // A frame after the outcome is a protocol violation that fails
-            // the negotiator for good (qpc-wire drops the outcome then).
-            assert_eq!(us.handle_frame(&frame).cloned(), again, "not sticky");
             peer_agrees(&negotiated, our_frame);
+            // A second Hello is a protocol violation that fails for good.
+            let again = us.handle_frame(now, &frame).cloned();
+            let Err(e) = again else {
+                panic!("second Hello accepted: {again:?}");
+            };
+            assert_eq!(e.class(), "unexpected_frame");
+            assert_sticky(&mut us, &e, &padding);
         }
-        Err(e) => {
-            assert!(us.outcome().is_none());
-            assert_eq!(again, Err(e), "failure is not sticky");
-        }
+        Err(e) => assert_sticky(&mut us, &e, &padding),
     }
 }
 
-/// What negotiating against `frame` must give, computed without the
-/// [`Negotiator`].
+/// A failed negotiator reports `e` through every entry point.
+fn assert_sticky(us: &mut Negotiator, e: &Error, padding: &Frame) {
+    assert!(us.outcome().is_none());
+    assert_eq!(us.poll_timeout(), None);
+    assert_eq!(us.handle_frame(START, padding).cloned().as_ref(), Err(e));
+    assert_eq!(us.handle_timeout(START).as_ref(), Err(e));
+    assert_eq!(us.handle_timeout(Timestamp(u64::MAX)).as_ref(), Err(e));
+}
+
+/// What negotiating against `frame` (in time) must give, computed without
+/// the [`Negotiator`].
 fn expected_outcome(
     local_versions: &[u8],
     local_caps: &[u16],
+    local_max_body_len: u32,
     frame: &Frame,
 ) -> Result<Negotiated, Error> {
     if frame.frame_type != FrameType::Hello {
@@ -546,12 +577,13 @@ fn expected_outcome(
         version,
         capabilities: ours.intersection(&theirs).copied().collect(),
         peer_max_body_len: peer.max_body_len,
+        local_max_body_len,
         peer_hello: peer,
     })
 }
 
 /// A negotiator configured like the peer reaches the same result from our
-/// Hello frame.
+/// Hello frame, decoded with its own pre-negotiation decoder configuration.
 fn peer_agrees(negotiated: &Negotiated, our_frame: Bytes) {
     let peer_hello = &negotiated.peer_hello;
     assert!(negotiated.capabilities.iter().all(|&c| negotiated.has(c)));
@@ -561,14 +593,17 @@ fn peer_agrees(negotiated: &Negotiated, our_frame: Bytes) {
         capabilities: peer_hello.capabilities.clone(),
         ..NegotiatorConfig::default()
     };
-    let mut them = Negotiator::new(config, Timestamp(0)).expect("a valid Hello is a valid config");
+    let decoder_config = config.decoder_config();
+    let mut them = Negotiator::new(config, START).expect("a valid Hello is a valid config");
     assert_eq!(them.local_hello(), peer_hello);
-    let frame = Frame::decode(our_frame, &DecoderConfig::default()).expect("our Hello frame");
+    let frame = Frame::decode(our_frame, &decoder_config).expect("the peer decodes our Hello");
     let theirs = them
-        .handle_frame(&frame)
+        .handle_frame(START, &frame)
         .expect("the peer accepts our Hello");
     assert_eq!(theirs.version, negotiated.version);
     assert_eq!(theirs.capabilities, negotiated.capabilities);
+    assert_eq!(theirs.peer_max_body_len, negotiated.local_max_body_len);
+    assert_eq!(theirs.local_max_body_len, negotiated.peer_max_body_len);
     assert_eq!(
         negotiated.encoder(),
         FrameEncoder::new(negotiated.version, peer_hello.max_body_len)

@@ -147,6 +147,9 @@ pub fn all() -> Vec<Seed> {
 
     // --- frame: [config selector] frame ---
     let t = "frame";
+    // Found by the first libFuzzer run (a harness bug, not a qpc-wire one):
+    // an empty datagram is truncated, an empty stream ends cleanly.
+    add(t, "empty-input", vec![0x01]);
     add(t, "padding", cat(&[&[DEFAULT_CONFIG], &padding_hello]));
     add(t, "hello", cat(&[&[DEFAULT_CONFIG], &hello_frame]));
     add(t, "empty-body", cat(&[&[DEFAULT_CONFIG], &empty]));
@@ -276,7 +279,16 @@ pub fn all() -> Vec<Seed> {
         "timeout-checked-early",
         cat(&[&[0x01, 0x00, 2], &hello_v1]),
     );
-    add(t, "deadline-passed", cat(&[&[0x01, 0x00, 4], &hello_v1]));
+    add(
+        t,
+        "arrives-at-deadline",
+        cat(&[&[0x01, 0x00, 4], &hello_v1]),
+    );
+    add(
+        t,
+        "padding-after-success",
+        cat(&[&[0x01, 0x00, 0xf8], &hello_v1]),
+    );
     add(t, "no-local-versions", cat(&[&[0x00, 0x00, 0], &hello_v1]));
     seeds
 }

@@ -14,7 +14,7 @@
 //!
 //! let bob = XWingSecretKey::from_seed(&[1; 32]);
 //! let (enc, ct) = hpke::seal_derand(bob.public_key(), b"info", b"aad", b"hi", &[2; 64]).unwrap();
-//! assert_eq!(hpke::open(&bob, &enc, b"info", b"aad", &ct).unwrap(), b"hi");
+//! assert_eq!(&hpke::open(&bob, &enc, b"info", b"aad", &ct).unwrap()[..], b"hi");
 //! ```
 
 use hpke_rs::hpke_types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm};

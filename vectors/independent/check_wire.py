@@ -32,7 +32,8 @@ REGISTERED_FRAME_TYPES = frozenset({FRAME_HELLO, FRAME_PADDING})
 ACCEPTED_VERSIONS = frozenset({1})
 MAX_VERSIONS = 32
 MAX_CAPABILITIES = 64
-HELLO_MIN_BODY_LEN = 64
+HELLO_MIN_BODY_LEN = 256  # §6.1: above the largest valid Hello body
+HELLO_MAX_LEN = (1 + MAX_VERSIONS) + 4 + (2 + 2 * MAX_CAPABILITIES)  # 167 bytes, §6.1
 HELLO_MAX_BODY_LEN = VARINT_MAX
 
 ERROR_CLASSES = frozenset({
@@ -150,6 +151,9 @@ def frame_decode_exact(buf: bytes, max_body_len: int, versions=ACCEPTED_VERSIONS
 
 
 def frame_encode(version: int, frame_type: int, body: bytes) -> bytes:
+    """§4.2: version 0 is reserved and refused; the length is minimal."""
+    if version == 0:
+        raise WireError("unknown_version", "header version 0 is reserved")
     return bytes([version, frame_type >> 8, frame_type & 0xFF]) + varint_encode(len(body)) + body
 
 
@@ -257,7 +261,7 @@ def hello_decode(body: bytes) -> Hello:
     if any(a <= b for a, b in zip(versions, versions[1:])):
         raise WireError("malformed", f"versions {versions} not strictly descending")
     if not HELLO_MIN_BODY_LEN <= max_body_len <= HELLO_MAX_BODY_LEN:
-        raise WireError("malformed", f"max_body_len {max_body_len} outside 64..=2^30-1")
+        raise WireError("malformed", f"max_body_len {max_body_len} outside 256..=2^30-1")
     if any(a >= b for a, b in zip(capabilities, capabilities[1:])):
         raise WireError("malformed", f"capabilities {capabilities} not strictly ascending")
     if r.pos != len(body):
@@ -289,25 +293,102 @@ def local_hello_frame(local: Hello) -> bytes:
     return frame_encode(1, FRAME_HELLO, body)
 
 
-def negotiate(local: Hello, peer_frame: bytes) -> dict:
-    """§7: start (send our Hello), then the peer's first frame, decoded as
-    one frame (§4.4) accepting our versions with the limit we announce
-    (§4.3: the receiver's max_body_len equals the value in its Hello)."""
-    local_hello_frame(local)
-    frame = frame_decode_exact(peer_frame, local.max_body_len, frozenset(local.versions))
-    if frame.frame_type != FRAME_HELLO:
-        raise WireError("unexpected_frame", f"first frame has type 0x{frame.frame_type:04x}")
-    if frame.version != 1:
-        raise WireError("malformed", f"Hello in a frame with header version {frame.version}")
-    peer = hello_decode(frame.body)
-    common = set(local.versions) & set(peer.versions)
-    if not common:
-        raise WireError("no_common_version", f"local {list(local.versions)}, peer {list(peer.versions)}")
-    return {
-        "version": max(common),
-        "capabilities": sorted(set(local.capabilities) & set(peer.capabilities)),
-        "peer_max_body_len": peer.max_body_len,
-    }
+class Negotiation:
+    """The state machine of spec/01-wire.md §7.2, started at `now0`.
+
+    State: ("awaiting", deadline) | ("done", outcome) | ("failed", WireError).
+    Every input carries `now`; timer() and frame() return "awaiting" or
+    "done", or raise the WireError the input produces."""
+
+    def __init__(self, local: Hello, timeout_ms: int, now0: int = 0):
+        self.local = local
+        self.sent = local_hello_frame(local)  # an invalid offer: nothing starts
+        self.state = ("awaiting", now0 + timeout_ms)
+
+    def decoder_config(self) -> tuple[frozenset, int]:
+        """§4.3: (accepted versions, max_body_len) of the frame decoder now."""
+        if self.state[0] == "done":
+            return frozenset({self.state[1]["version"]}), self.local.max_body_len
+        return frozenset(self.local.versions) | {1}, self.local.max_body_len
+
+    def _fail(self, err: WireError):
+        self.state = ("failed", err)
+        raise err
+
+    def _result(self) -> str:
+        return "done" if self.state[0] == "done" else "awaiting"
+
+    def timer(self, now: int) -> str:
+        return self._input(now, None)
+
+    def frame(self, now: int, frame: Frame) -> str:
+        return self._input(now, frame)
+
+    def _input(self, now: int, frame: Frame | None) -> str:
+        kind, data = self.state
+        if kind == "failed":                        # sticky: e again
+            raise data
+        if kind == "awaiting" and now >= data:      # deadline first, inclusive
+            self._fail(WireError("timeout", f"input at {now} ms, deadline {data} ms"))
+        if frame is None:                           # timer before the deadline, or after Done
+            return self._result()
+        if kind == "done":
+            if frame.frame_type == FRAME_HELLO:
+                self._fail(WireError("unexpected_frame", "a second Hello"))
+            return "done"                           # not a negotiation event
+        if frame.frame_type != FRAME_HELLO:
+            self._fail(WireError("unexpected_frame", f"first frame has type 0x{frame.frame_type:04x}"))
+        if frame.version != 1:
+            self._fail(WireError("malformed", f"Hello in a frame with header version {frame.version}"))
+        try:
+            peer = hello_decode(frame.body)
+        except WireError as e:
+            self._fail(e)
+        common = set(self.local.versions) & set(peer.versions)
+        if not common:
+            self._fail(WireError("no_common_version",
+                                 f"local {list(self.local.versions)}, peer {list(peer.versions)}"))
+        self.state = ("done", {                      # §7.3
+            "version": max(common),
+            "capabilities": sorted(set(self.local.capabilities) & set(peer.capabilities)),
+            "peer_max_body_len": peer.max_body_len,
+        })
+        return "done"
+
+
+def run_transcript(local: Hello, timeout_ms: int, steps: list):
+    """§11.1. steps: [(at_ms, frame bytes or None)]. Returns (our Hello frame,
+    one result per step ("awaiting", "done" or an error class), problems with
+    the transcript itself, the outcome if the last result is "done")."""
+    n = Negotiation(local, timeout_ms)
+    results, problems = [], []
+    for i, (now, wire) in enumerate(steps):
+        try:
+            if wire is None:
+                results.append(n.timer(now))
+                continue
+            versions, limit = n.decoder_config()
+            try:
+                frame = frame_decode_exact(wire, limit, versions)
+            except WireError as e:
+                results.append(e.cls)
+                if i != len(steps) - 1:
+                    problems.append(f"step {i}: a frame decode error ({e.cls}) is not the last step")
+                continue
+            results.append(n.frame(now, frame))
+        except WireError as e:
+            results.append(e.cls)
+    final = n.state[1] if results and results[-1] == "done" else None
+    return n.sent, results, problems, final
+
+
+def negotiate(local: Hello, peer_frame: bytes, at_ms: int = 0, timeout_ms: int = 10_000) -> dict:
+    """One-step transcript: the peer's frame at `at_ms`; returns the outcome or
+    raises the step's error."""
+    _, results, _, final = run_transcript(local, timeout_ms, [(at_ms, peer_frame)])
+    if results[0] != "done":
+        raise WireError(results[0])
+    return final
 
 
 # --------------------------------------------------------------------------
@@ -355,21 +436,61 @@ def self_test() -> None:
     # §6.4 invalid Hello bodies.
     for hx, want in [("00" "00000100" "00", "malformed"), ("020102" "00000100" "00", "malformed"),
                      ("020101" "00000100" "00", "malformed"), ("0100" "00000100" "00", "malformed"),
-                     ("0101" "0000003f" "00", "malformed"), ("0101" "40000000" "00", "malformed"),
+                     ("0101" "000000ff" "00", "malformed"), ("0101" "40000000" "00", "malformed"),
                      ("0101" "00000100" "0400020001", "malformed"), ("0101" "00000100" "03ff0102", "truncated"),
                      ("0101" "00000100", "truncated"), ("400101" "00000100" "00", "non_minimal_length"),
                      ("21" + bytes(range(33, 0, -1)).hex() + "00000100" "00", "too_many_items"),
-                     ("0101" "00000100" "0000", "trailing_bytes")]:
+                     ("0101" "00000100" "4082" + b"".join(c.to_bytes(2, "big") for c in range(1, 66)).hex(),
+                      "too_many_items"),
+                     ("28" + "01" * 35, "truncated"),
+                     ("0101" "00000100" "0000", "trailing_bytes"), ("00" "00100000" "00" "ff", "malformed")]:
         expect_error(want, hello_decode, bytes.fromhex(hx))
+    # §6.1: the largest valid Hello body is 167 bytes, below the 256 minimum.
+    biggest = Hello(tuple(range(32, 0, -1)), HELLO_MIN_BODY_LEN, tuple(range(64)))
+    assert len(hello_encode(biggest)) == HELLO_MAX_LEN == 167 < HELLO_MIN_BODY_LEN
+    assert hello_decode(hello_encode(biggest)) == biggest
+    assert hello_decode(bytes.fromhex("01ff" "00000100" "00")).max_body_len == 256
+    # §4.2: an encoder refuses header version 0.
+    expect_error("unknown_version", frame_encode, 0, FRAME_PADDING, b"")
     # §7.3 example: [3,2,1]/[1,5,9] meets [2,1]/[5,7,9] -> version 2, [5, 9].
     a = Hello((3, 2, 1), 1 << 20, (1, 5, 9))
     b = Hello((2, 1), 4096, (5, 7, 9))
     assert negotiate(a, frame_encode(1, FRAME_HELLO, hello_encode(b))) == \
         {"version": 2, "capabilities": [5, 9], "peer_max_body_len": 4096}
-    # Disjoint lists (the local list holds 1, so the peer's v1 Hello frame passes
-    # the frame decoder, which accepts only the local versions).
-    expect_error("no_common_version", negotiate, Hello((3, 1), 1 << 20, ()),
-                 frame_encode(1, FRAME_HELLO, hello_encode(Hello((2,), 4096, ()))))
+    # §7.3 second example: [3, 2] meets [1]. The v1 Hello frame passes the
+    # pre-negotiation decoder (local versions plus 1, §4.3), then no common version.
+    hello_b1 = frame_encode(1, FRAME_HELLO, hello_encode(Hello((1,), 4096, ())))
+    expect_error("no_common_version", negotiate, Hello((3, 2), 1 << 20, ()), hello_b1)
+    # §7.2 by hand. Deadline inclusive and applied to frames by the machine.
+    v1 = Hello((1,), 1 << 20, ())
+    pad_v1 = frame_encode(1, FRAME_PADDING, b"\0\0")
+    def steps_of(local, timeout, steps):
+        sent, results, problems, final = run_transcript(local, timeout, steps)
+        assert not problems, problems
+        return results, final
+    assert steps_of(v1, 10, [(9, None), (10, None), (11, None)])[0] == ["awaiting", "timeout", "timeout"]
+    assert steps_of(v1, 10, [(10, hello_b1)])[0] == ["timeout"]
+    assert steps_of(v1, 10, [(9, hello_b1)]) == (["done"], {"version": 1, "capabilities": [], "peer_max_body_len": 4096})
+    # Done: non-Hello frames and timers leave the outcome, even past the deadline;
+    # a second Hello fails; failure is sticky through timers and frames.
+    assert steps_of(v1, 10, [(0, hello_b1), (50, pad_v1), (60, None), (60, hello_b1), (70, None), (70, pad_v1)])[0] \
+        == ["done", "done", "done", "unexpected_frame", "unexpected_frame", "unexpected_frame"]
+    assert steps_of(v1, 10, [(0, pad_v1), (1, hello_b1)])[0] == ["unexpected_frame", "unexpected_frame"]
+    # After Done on version 2, only version-2 frames pass the decoder.
+    v21 = Hello((2, 1), 1 << 20, ())
+    h21 = frame_encode(1, FRAME_HELLO, hello_encode(v21))
+    assert steps_of(v21, 10, [(0, h21), (1, frame_encode(2, FRAME_PADDING, b"")),
+                              (2, frame_encode(1, FRAME_PADDING, b""))])[0] == ["done", "done", "unknown_version"]
+    # Before Done the limit is the one we announce: 256 passes, 257 does not.
+    v1_256 = Hello((1,), 256, ())
+    assert steps_of(v1_256, 10, [(0, frame_encode(1, FRAME_PADDING, bytes(256)))])[0] == ["unexpected_frame"]
+    assert steps_of(v1_256, 10, [(0, frame_encode(1, FRAME_PADDING, bytes(257)))])[0] == ["frame_too_large"]
+    # A Hello in a version-2 frame: unknown_version for a v1-only endpoint, malformed for a v2 one.
+    h_in_v2 = frame_encode(2, FRAME_HELLO, hello_encode(v21))
+    assert steps_of(v1, 10, [(0, h_in_v2)])[0] == ["unknown_version"]
+    assert steps_of(v21, 10, [(0, h_in_v2)])[0] == ["malformed"]
+    # A decode error must end the transcript.
+    assert run_transcript(v1, 10, [(0, h_in_v2), (1, None)])[2]
     # Chunking independence on the worked example.
     d = StreamDecoder(1 << 20)
     got = []
@@ -472,15 +593,38 @@ def check_hello(v) -> list[str]:
 
 
 def check_negotiation(v) -> list[str]:
+    """§11.1: our Hello frame, each step's result, then the final expectation."""
     errs = []
     local = hello_from_json(v["local"])
-    r = run(local_hello_frame, local)
-    if r[0] == "error":
-        errs.append(f"local_frame: encoding our Hello failed: {r[2]}")
-    elif r[1].hex() != v["local_frame"]:
-        errs.append(f"local_frame: got {r[1].hex()}, expected {v['local_frame']}")
-    peer = bytes.fromhex(v["peer_frame"])
-    errs += compare("negotiate", run(negotiate, local, peer), v, "outcome")
+    steps = v["steps"]
+    if not steps:
+        return ["no steps"]
+    for i in range(1, len(steps)):
+        if steps[i]["at_ms"] < steps[i - 1]["at_ms"]:
+            errs.append(f"step {i}: at_ms {steps[i]['at_ms']} is before the previous step's")
+    if steps[-1]["result"] == "awaiting":
+        errs.append("the last step's result is 'awaiting'")
+    inputs = [(s["at_ms"], bytes.fromhex(s["frame"]) if "frame" in s else None) for s in steps]
+    try:
+        sent, results, problems, final = run_transcript(local, v["timeout_ms"], inputs)
+    except WireError as e:
+        return errs + [f"local offer rejected: {e}"]
+    errs += problems
+    if sent.hex() != v["local_frame"]:
+        errs.append(f"local_frame: got {sent.hex()}, expected {v['local_frame']}")
+    for i, (step, got) in enumerate(zip(steps, results)):
+        if got != step["result"]:
+            kind = "frame" if "frame" in step else "timer"
+            errs.append(f"step {i} ({kind} at {step['at_ms']} ms): got {got}, expected {step['result']}")
+    # The final expectation follows the last step's result.
+    last = results[-1]
+    if last == "done":
+        got = ("ok", final)
+    elif last == "awaiting":
+        got = ("ok", None)
+    else:
+        got = ("error", last, last)
+    errs += compare("final", got, v, "outcome")
     return errs
 
 
