@@ -50,6 +50,34 @@ pub enum Error {
     /// hpke-rs reported an error other than a failed open.
     #[error("HPKE: {0}")]
     Hpke(String),
+    /// A certificate names an issuer that is not a configured trust root.
+    #[error("unknown certificate issuer {0:02x?}")]
+    UnknownIssuer([u8; 8]),
+    /// A certificate's expiry has passed.
+    #[error("certificate expired at {expires_ms} (now {now_ms})")]
+    ExpiredCertificate {
+        /// The certificate's expiry.
+        expires_ms: u64,
+        /// The injected current time.
+        now_ms: u64,
+    },
+    /// A sender certificate does not certify the sending identity.
+    #[error("the certificate is for another identity")]
+    CertificateMismatch,
+    /// A sealed message is addressed to someone else.
+    #[error("message addressed to another recipient")]
+    WrongRecipient,
+    /// A message id was seen before within the replay window.
+    #[error("replayed message")]
+    Replayed,
+    /// A message's timestamp is outside the acceptance window.
+    #[error("timestamp {timestamp_ms} outside the window at {now_ms}")]
+    Stale {
+        /// The message's timestamp.
+        timestamp_ms: u64,
+        /// The injected current time.
+        now_ms: u64,
+    },
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -66,6 +94,12 @@ impl Error {
             Error::BadSignature(_) => "bad_signature",
             Error::BadPadding(_) => "bad_padding",
             Error::OpenFailed => "open_failed",
+            Error::UnknownIssuer(_) => "unknown_issuer",
+            Error::ExpiredCertificate { .. } => "expired_certificate",
+            Error::WrongRecipient => "wrong_recipient",
+            Error::CertificateMismatch => "certificate_mismatch",
+            Error::Replayed => "replayed",
+            Error::Stale { .. } => "stale",
             Error::Hpke(_) => "hpke",
             Error::TooLongToPad { .. } => "too_long_to_pad",
             Error::Wire(e) => e.class(),

@@ -102,12 +102,18 @@ impl HpkeContext {
         if ciphertext.len() < TAG_LEN {
             return Err(Error::OpenFailed);
         }
-        self.0.open(aad, ciphertext).map(Zeroizing::new).map_err(hpke_error)
+        self.0
+            .open(aad, ciphertext)
+            .map(Zeroizing::new)
+            .map_err(hpke_error)
     }
 
     /// The RFC 9180 exporter.
     pub fn export(&self, context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
-        self.0.export(context, len).map(Zeroizing::new).map_err(hpke_error)
+        self.0
+            .export(context, len)
+            .map(Zeroizing::new)
+            .map_err(hpke_error)
     }
 }
 
@@ -134,7 +140,11 @@ pub fn setup_sender(
 }
 
 /// Sets up a receiver context from `enc`.
-pub fn setup_receiver(recipient: &XWingSecretKey, enc: &[u8], info: &[u8]) -> Result<HpkeContext, Error> {
+pub fn setup_receiver(
+    recipient: &XWingSecretKey,
+    enc: &[u8],
+    info: &[u8],
+) -> Result<HpkeContext, Error> {
     let ss = recipient.decapsulate(&XWingCiphertext::from_bytes(enc)?)?;
     HpkeContext::new(&ss, info)
 }

@@ -87,6 +87,10 @@ impl Address {
 pub enum SignatureContext {
     /// Only for tests and examples.
     Test,
+    /// An issuer's signature on a sender certificate (`spec/05`).
+    SenderCertificate,
+    /// A sender's signature inside a sealed-sender message (`spec/05`).
+    SealedSender,
 }
 
 impl SignatureContext {
@@ -94,6 +98,17 @@ impl SignatureContext {
     pub const fn label(self) -> &'static [u8] {
         match self {
             SignatureContext::Test => b"qpc sig v1 test",
+            SignatureContext::SenderCertificate => b"qpc sig v1 sender certificate",
+            SignatureContext::SealedSender => b"qpc sig v1 sealed sender",
+        }
+    }
+
+    /// What the signed thing is called in errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignatureContext::Test => "test message",
+            SignatureContext::SenderCertificate => "sender certificate",
+            SignatureContext::SealedSender => "sealed-sender message",
         }
     }
 }
@@ -164,8 +179,8 @@ impl PublicIdentity {
     }
 
     /// The Ed25519 public key.
-    pub fn signing_key(&self) -> &[u8; 32] {
-        self.signing.as_bytes()
+    pub fn signing_key(&self) -> &VerifyingKey {
+        &self.signing
     }
 
     /// The X-Wing public key.
@@ -180,11 +195,13 @@ impl PublicIdentity {
 
     /// Verifies a signature made with [`Identity::sign`] (strict RFC 8032
     /// verification: no malleable or small-order components).
-    pub fn verify(&self, context: SignatureContext, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        let signature = Signature::from_bytes(&fixed("signature", signature)?);
-        self.signing
-            .verify_strict(&signed_bytes(context, message), &signature)
-            .map_err(|_| Error::BadSignature(context_name(context)))
+    pub fn verify(
+        &self,
+        context: SignatureContext,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        verify(&self.signing, context, message, signature)
     }
 
     /// This identity's half of a safety number: 30 digits.
@@ -213,13 +230,21 @@ impl PublicIdentity {
     }
 }
 
-fn context_name(context: SignatureContext) -> &'static str {
-    match context {
-        SignatureContext::Test => "test message",
-    }
+/// Verifies `signature` by `key` on `message` for `context` (strict RFC 8032).
+pub fn verify(
+    key: &VerifyingKey,
+    context: SignatureContext,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let signature = Signature::from_bytes(&fixed("signature", signature)?);
+    key.verify_strict(&signed_bytes(context, message), &signature)
+        .map_err(|_| Error::BadSignature(context.name()))
 }
 
-fn parse_signing_key(bytes: &[u8; 32]) -> Result<VerifyingKey, Error> {
+/// Parses an Ed25519 public key, rejecting invalid and weak (small-order)
+/// points.
+pub fn parse_signing_key(bytes: &[u8; 32]) -> Result<VerifyingKey, Error> {
     match VerifyingKey::from_bytes(bytes) {
         Ok(key) if !key.is_weak() => Ok(key),
         _ => Err(Error::InvalidPublicKey("Ed25519 public key")),
@@ -231,7 +256,16 @@ fn parse_signing_key(bytes: &[u8; 32]) -> Result<VerifyingKey, Error> {
 pub fn safety_number(a: &PublicIdentity, b: &PublicIdentity) -> String {
     let (fa, fb) = (a.fingerprint(), b.fingerprint());
     let (first, second) = if fa <= fb { (fa, fb) } else { (fb, fa) };
-    first.iter().chain(&second).map(|&d| char::from(d)).collect()
+    first
+        .iter()
+        .chain(&second)
+        .map(|&d| char::from(d))
+        .collect()
+}
+
+/// Signs `message` for `context` with `key` (Ed25519, RFC 8032).
+pub fn sign(key: &SigningKey, context: SignatureContext, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+    key.sign(&signed_bytes(context, message)).to_bytes()
 }
 
 /// One's own identity: both secret keys (zeroized on drop) and the public
@@ -244,7 +278,9 @@ pub struct Identity {
 
 impl core::fmt::Debug for Identity {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Identity").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -254,7 +290,11 @@ impl Identity {
         let signing = SigningKey::from_bytes(signing_seed);
         let kem = XWingSecretKey::from_seed(kem_seed);
         let public = PublicIdentity::new(signing.verifying_key(), kem.public_key().clone());
-        Identity { signing, kem, public }
+        Identity {
+            signing,
+            kem,
+            public,
+        }
     }
 
     /// A fresh identity.
@@ -301,7 +341,7 @@ impl Identity {
 
     /// Signs `message` for `context` (Ed25519, RFC 8032; deterministic).
     pub fn sign(&self, context: SignatureContext, message: &[u8]) -> [u8; SIGNATURE_LEN] {
-        self.signing.sign(&signed_bytes(context, message)).to_bytes()
+        sign(&self.signing, context, message)
     }
 }
 
@@ -321,7 +361,10 @@ mod tests {
         assert_eq!(&parsed, id.public());
         assert_eq!(parsed.address(), id.public().address());
         let digest: [u8; 32] = Sha256::digest(&bytes[33..]).into();
-        assert_eq!(Address::derive(&bytes[1..33].try_into().unwrap(), &digest), parsed.address());
+        assert_eq!(
+            Address::derive(&bytes[1..33].try_into().unwrap(), &digest),
+            parsed.address()
+        );
     }
 
     #[test]
@@ -331,7 +374,10 @@ mod tests {
         assert_eq!(again.public(), id.public());
         let mut bad = *id.to_secret_bytes();
         bad[0] = 2;
-        assert_eq!(Identity::from_secret_bytes(&bad).unwrap_err().class(), "unknown_version");
+        assert_eq!(
+            Identity::from_secret_bytes(&bad).unwrap_err().class(),
+            "unknown_version"
+        );
     }
 
     #[test]
@@ -342,9 +388,15 @@ mod tests {
         public.verify(SignatureContext::Test, b"m", &sig).unwrap();
         assert!(public.verify(SignatureContext::Test, b"n", &sig).is_err());
         let other = Identity::from_seeds(&[3; 32], &[2; 32]);
-        assert!(other.public().verify(SignatureContext::Test, b"m", &sig).is_err());
+        assert!(other
+            .public()
+            .verify(SignatureContext::Test, b"m", &sig)
+            .is_err());
         assert_eq!(
-            public.verify(SignatureContext::Test, b"m", &sig[..63]).unwrap_err().class(),
+            public
+                .verify(SignatureContext::Test, b"m", &sig[..63])
+                .unwrap_err()
+                .class(),
             "wrong_length"
         );
     }
@@ -379,6 +431,10 @@ mod tests {
         assert_eq!(n.len(), 60);
         assert!(n.bytes().all(|c| c.is_ascii_digit()));
         let c = Identity::from_seeds(&[1; 32], &[7; 32]);
-        assert_ne!(a.public().fingerprint(), c.public().fingerprint(), "the KEM key is bound");
+        assert_ne!(
+            a.public().fingerprint(),
+            c.public().fingerprint(),
+            "the KEM key is bound"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
 //! - [`padding`]: Padmé and fixed-bucket length hiding (`spec/04-padding.md`);
+//! - [`certificate`], [`sealed_sender`], [`replay`]: sealed sender with
+//!   sender certificates and a bounded replay window
+//!   (`spec/05-sealed-sender.md`);
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
@@ -16,10 +19,13 @@
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.
 
+pub mod certificate;
 mod error;
 pub mod hpke;
 pub mod identity;
 pub mod padding;
+pub mod replay;
+pub mod sealed_sender;
 pub mod xwing;
 
 pub use error::Error;

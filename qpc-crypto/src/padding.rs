@@ -56,14 +56,16 @@ impl Padding {
     pub fn target(self, len: usize) -> Result<usize, Error> {
         match self {
             Padding::Padme => Ok(padme(len)),
-            Padding::Buckets(sizes) => sizes
-                .iter()
-                .copied()
-                .find(|&size| size >= len)
-                .ok_or(Error::TooLongToPad {
-                    len,
-                    max: sizes.last().copied().unwrap_or(0),
-                }),
+            Padding::Buckets(sizes) => {
+                sizes
+                    .iter()
+                    .copied()
+                    .find(|&size| size >= len)
+                    .ok_or(Error::TooLongToPad {
+                        len,
+                        max: sizes.last().copied().unwrap_or(0),
+                    })
+            }
         }
     }
 }
@@ -81,7 +83,10 @@ pub fn pad(scheme: Padding, content: &[u8]) -> Result<Vec<u8>, Error> {
 /// Removes padding, rejecting anything [`pad`] would not have produced.
 pub fn unpad(scheme: Padding, padded: &[u8]) -> Result<&[u8], Error> {
     let bad = |reason| Error::BadPadding(reason);
-    let marker_at = padded.iter().rposition(|&b| b != 0).ok_or(bad("no marker"))?;
+    let marker_at = padded
+        .iter()
+        .rposition(|&b| b != 0)
+        .ok_or(bad("no marker"))?;
     if padded[marker_at] != MARKER {
         return Err(bad("last non-zero byte is not 0x80"));
     }
@@ -142,10 +147,17 @@ mod tests {
             (&[], "no marker"),
             (&[0, 0], "no marker"),
             (&[1, 0x81], "last non-zero byte is not 0x80"),
-            (&[1, 2, MARKER, 0], "length is not the padded length of the content"),
+            (
+                &[1, 2, MARKER, 0],
+                "length is not the padded length of the content",
+            ),
         ];
         for (bytes, reason) in cases {
-            assert_eq!(unpad(Padding::Padme, bytes), Err(Error::BadPadding(reason)), "{bytes:02x?}");
+            assert_eq!(
+                unpad(Padding::Padme, bytes),
+                Err(Error::BadPadding(reason)),
+                "{bytes:02x?}"
+            );
         }
         let buckets = Padding::Buckets(LORA_BUCKETS);
         assert_eq!(

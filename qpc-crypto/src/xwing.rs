@@ -100,7 +100,11 @@ impl Eq for XWingPublicKey {}
 
 impl core::fmt::Debug for XWingPublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "XWingPublicKey(x25519 {:02x?}..)", &self.x25519.as_bytes()[..4])
+        write!(
+            f,
+            "XWingPublicKey(x25519 {:02x?}..)",
+            &self.x25519.as_bytes()[..4]
+        )
     }
 }
 
@@ -129,7 +133,10 @@ impl XWingPublicKey {
     }
 
     /// Encapsulates a fresh shared secret to this key.
-    pub fn encapsulate(&self, rng: &mut impl CryptoRng) -> Result<(XWingCiphertext, SharedSecret), Error> {
+    pub fn encapsulate(
+        &self,
+        rng: &mut impl CryptoRng,
+    ) -> Result<(XWingCiphertext, SharedSecret), Error> {
         let mut eseed = Zeroizing::new([0u8; ENCAPS_RANDOMNESS_LEN]);
         rng.fill_bytes(&mut *eseed);
         self.encapsulate_derand(&eseed)
@@ -150,7 +157,12 @@ impl XWingPublicKey {
         }
         let m_rand: [u8; 32] = eseed[..32].try_into().expect("32 bytes");
         let (ct_m, mut ss_m) = mlkem768::encapsulate(&self.mlkem, m_rand);
-        let ss = combine(&ss_m, ss_x.as_bytes(), ct_x.as_bytes(), self.x25519.as_bytes());
+        let ss = combine(
+            &ss_m,
+            ss_x.as_bytes(),
+            ct_x.as_bytes(),
+            self.x25519.as_bytes(),
+        );
         ss_m.zeroize();
         Ok((
             XWingCiphertext {
@@ -212,7 +224,9 @@ impl Drop for XWingSecretKey {
 
 impl core::fmt::Debug for XWingSecretKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("XWingSecretKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("XWingSecretKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -260,7 +274,12 @@ impl XWingSecretKey {
             return Err(Error::NonContributory);
         }
         let mut ss_m = mlkem768::decapsulate(&self.mlkem, &ct.mlkem);
-        let ss = combine(&ss_m, ss_x.as_bytes(), &ct.x25519, self.public.x25519.as_bytes());
+        let ss = combine(
+            &ss_m,
+            ss_x.as_bytes(),
+            &ct.x25519,
+            self.public.x25519.as_bytes(),
+        );
         ss_m.zeroize();
         Ok(ss)
     }
@@ -309,7 +328,10 @@ mod tests {
         let mut pk = sk.public_key().to_bytes();
         pk[MLKEM_PK_LEN..].fill(0);
         let zero_pk = XWingPublicKey::from_bytes(&pk).unwrap();
-        assert_eq!(zero_pk.encapsulate_derand(&[3; 64]).unwrap_err(), Error::NonContributory);
+        assert_eq!(
+            zero_pk.encapsulate_derand(&[3; 64]).unwrap_err(),
+            Error::NonContributory
+        );
     }
 
     #[test]
@@ -319,7 +341,9 @@ mod tests {
         for index in [0, MLKEM_CT_LEN - 1, MLKEM_CT_LEN + 5] {
             let mut bytes = ct.to_bytes();
             bytes[index] ^= 1;
-            let other = sk.decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap()).unwrap();
+            let other = sk
+                .decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap())
+                .unwrap();
             assert_ne!(other, ss, "flip at {index}");
         }
     }

@@ -48,8 +48,12 @@ struct Suite {
 }
 
 fn ours() -> Vec<Suite> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/upstream/hpke-pq-test-vectors.json");
-    let all: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vectors/upstream/hpke-pq-test-vectors.json"
+    );
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     all.into_iter()
         .filter(|v| v["kem_id"] == 0x647a && v["kdf_id"] == 1 && v["aead_id"] == 3)
         .map(|v| serde_json::from_value(v).unwrap())
@@ -61,7 +65,10 @@ fn official_hpke_pq_vectors_for_our_suite() {
     let suites = ours();
     assert!(!suites.is_empty(), "the file has our suite");
     for s in suites {
-        assert_eq!((s.mode, s.kem_id, s.kdf_id, s.aead_id), (0, hpke::KEM_ID, hpke::KDF_ID, hpke::AEAD_ID));
+        assert_eq!(
+            (s.mode, s.kem_id, s.kdf_id, s.aead_id),
+            (0, hpke::KEM_ID, hpke::KDF_ID, hpke::AEAD_ID)
+        );
         let sk = hpke::derive_key_pair(&s.ikm_r);
         assert_eq!(sk.seed()[..], s.sk_rm[..], "DeriveKeyPair");
         assert_eq!(sk.public_key().to_bytes()[..], s.pk_rm[..]);
@@ -73,11 +80,21 @@ fn official_hpke_pq_vectors_for_our_suite() {
         let mut receiver = hpke::setup_receiver(&sk, &s.enc, &s.info).unwrap();
         for (i, e) in s.encryptions.iter().enumerate() {
             assert_eq!(sender.seal(&e.aad, &e.pt).unwrap(), e.ct, "seal #{i}");
-            assert_eq!(&receiver.open(&e.aad, &e.ct).unwrap()[..], &e.pt[..], "open #{i}");
+            assert_eq!(
+                &receiver.open(&e.aad, &e.ct).unwrap()[..],
+                &e.pt[..],
+                "open #{i}"
+            );
         }
         for x in &s.exports {
-            assert_eq!(&sender.export(&x.exporter_context, x.len).unwrap()[..], &x.exported_value[..]);
-            assert_eq!(&receiver.export(&x.exporter_context, x.len).unwrap()[..], &x.exported_value[..]);
+            assert_eq!(
+                &sender.export(&x.exporter_context, x.len).unwrap()[..],
+                &x.exported_value[..]
+            );
+            assert_eq!(
+                &receiver.export(&x.exporter_context, x.len).unwrap()[..],
+                &x.exported_value[..]
+            );
         }
     }
 }
@@ -85,9 +102,15 @@ fn official_hpke_pq_vectors_for_our_suite() {
 #[test]
 fn tampering_fails_to_open() {
     let sk = xwing::XWingSecretKey::from_seed(&[3; 32]);
-    let (enc, ct) = hpke::seal_derand(sk.public_key(), b"info", b"aad", b"secret", &[4; 64]).unwrap();
-    assert_eq!(&hpke::open(&sk, &enc, b"info", b"aad", &ct).unwrap()[..], b"secret");
-    let open = |enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]| hpke::open(&sk, enc, info, aad, ct).unwrap_err().class();
+    let (enc, ct) =
+        hpke::seal_derand(sk.public_key(), b"info", b"aad", b"secret", &[4; 64]).unwrap();
+    assert_eq!(
+        &hpke::open(&sk, &enc, b"info", b"aad", &ct).unwrap()[..],
+        b"secret"
+    );
+    let open = |enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]| {
+        hpke::open(&sk, enc, info, aad, ct).unwrap_err().class()
+    };
     assert_eq!(open(&enc, b"other", b"aad", &ct), "open_failed");
     assert_eq!(open(&enc, b"info", b"other", &ct), "open_failed");
     let mut flipped = ct.clone();

@@ -23,7 +23,10 @@ struct Vector {
 }
 
 fn upstream() -> Vec<Vector> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/upstream/xwing-draft-test-vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vectors/upstream/xwing-draft-test-vectors.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -36,17 +39,26 @@ fn official_draft_vectors() {
         assert_eq!(sk.seed()[..], v.sk[..]);
         assert_eq!(sk.public_key().to_bytes()[..], v.pk[..]);
         let pk = XWingPublicKey::from_bytes(&v.pk).unwrap();
-        let (ct, ss) = pk.encapsulate_derand(&v.eseed.clone().try_into().unwrap()).unwrap();
+        let (ct, ss) = pk
+            .encapsulate_derand(&v.eseed.clone().try_into().unwrap())
+            .unwrap();
         assert_eq!(ct.to_bytes()[..], v.ct[..]);
         assert_eq!(ss.as_bytes()[..], v.ss[..]);
-        let decapsulated = sk.decapsulate(&XWingCiphertext::from_bytes(&v.ct).unwrap()).unwrap();
+        let decapsulated = sk
+            .decapsulate(&XWingCiphertext::from_bytes(&v.ct).unwrap())
+            .unwrap();
         assert_eq!(decapsulated.as_bytes()[..], v.ss[..]);
     }
 }
 
 /// Deterministic seeds for the cross-check.
 fn seeds(n: u8) -> impl Iterator<Item = ([u8; 32], [u8; 64])> {
-    (0..n).map(|i| ([i.wrapping_mul(37).wrapping_add(1); 32], [i.wrapping_mul(11).wrapping_add(200); 64]))
+    (0..n).map(|i| {
+        (
+            [i.wrapping_mul(37).wrapping_add(1); 32],
+            [i.wrapping_mul(11).wrapping_add(200); 64],
+        )
+    })
 }
 
 mod rustcrypto {
@@ -80,12 +92,19 @@ mod libcrux {
     }
 
     pub fn encapsulate(pk: &[u8], eseed: [u8; 64]) -> (Vec<u8>, Vec<u8>) {
-        let (ss, ct) = PublicKey::decode(ALG, pk).unwrap().encapsulate_derand(&eseed).unwrap();
+        let (ss, ct) = PublicKey::decode(ALG, pk)
+            .unwrap()
+            .encapsulate_derand(&eseed)
+            .unwrap();
         (ct.encode(), ss.encode())
     }
 
     pub fn decapsulate(sk: &PrivateKey, ct: &[u8]) -> Vec<u8> {
-        Ct::decode(ALG, ct).unwrap().decapsulate(sk).unwrap().encode()
+        Ct::decode(ALG, ct)
+            .unwrap()
+            .decapsulate(sk)
+            .unwrap()
+            .encode()
     }
 }
 
@@ -98,12 +117,17 @@ fn cross_check_with_rustcrypto_x_wing_both_ways() {
 
         // Theirs encapsulates, we decapsulate.
         let (ct, ss) = rustcrypto::encapsulate(&their_pk, eseed);
-        let got = ours.decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap()).unwrap();
+        let got = ours
+            .decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap())
+            .unwrap();
         assert_eq!(got.as_bytes()[..], ss[..]);
 
         // We encapsulate, they decapsulate.
         let (ct, ss) = ours.public_key().encapsulate_derand(&eseed).unwrap();
-        assert_eq!(rustcrypto::decapsulate(&theirs, &ct.to_bytes()), ss.as_bytes());
+        assert_eq!(
+            rustcrypto::decapsulate(&theirs, &ct.to_bytes()),
+            ss.as_bytes()
+        );
     }
 }
 
@@ -115,7 +139,9 @@ fn cross_check_with_libcrux_kem_both_ways() {
         assert_eq!(ours.public_key().to_bytes()[..], their_pk[..]);
 
         let (ct, ss) = libcrux::encapsulate(&their_pk, eseed);
-        let got = ours.decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap()).unwrap();
+        let got = ours
+            .decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap())
+            .unwrap();
         assert_eq!(got.as_bytes()[..], ss[..]);
 
         let (ct, ss) = ours.public_key().encapsulate_derand(&eseed).unwrap();
@@ -132,7 +158,9 @@ fn random_ciphertexts_agree_across_implementations() {
         let (ct, _) = ours.public_key().encapsulate_derand(&eseed).unwrap();
         let mut bytes = ct.to_bytes();
         bytes[17] ^= 0x40;
-        let got = ours.decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap()).unwrap();
+        let got = ours
+            .decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap())
+            .unwrap();
         let (rc, _) = rustcrypto::keypair(seed);
         let (lc, _) = libcrux::keypair(seed);
         assert_eq!(rustcrypto::decapsulate(&rc, &bytes), got.as_bytes());
@@ -152,12 +180,16 @@ fn the_two_backends_differ_on_an_all_zero_x25519_ciphertext() {
     let (rc, _) = rustcrypto::keypair(seed);
     let _accepted = rustcrypto::decapsulate(&rc, &bytes);
     let (lc, _) = libcrux::keypair(seed);
-    assert!(libcrux_kem::Ct::decode(libcrux_kem::Algorithm::XWingKemDraft06, &bytes)
-        .unwrap()
-        .decapsulate(&lc)
-        .is_err());
+    assert!(
+        libcrux_kem::Ct::decode(libcrux_kem::Algorithm::XWingKemDraft06, &bytes)
+            .unwrap()
+            .decapsulate(&lc)
+            .is_err()
+    );
     assert_eq!(
-        ours.decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap()).unwrap_err().class(),
+        ours.decapsulate(&XWingCiphertext::from_bytes(&bytes).unwrap())
+            .unwrap_err()
+            .class(),
         "non_contributory"
     );
 }

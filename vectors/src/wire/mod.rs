@@ -274,8 +274,17 @@ fn run_negotiation(
         .ok_or("no Hello transmitted")?
         .to_vec();
     let mut results = Vec::new();
-    let mut last = Err(qpc_wire::Error::Timeout);
+    let mut last = None;
+    let mut previous_ms = 0;
+    let mut stream_closed = false;
     for step in steps {
+        if step.at_ms < previous_ms {
+            return Err("steps go back in time".into());
+        }
+        if stream_closed {
+            return Err("a step follows a frame that failed to decode".into());
+        }
+        previous_ms = step.at_ms;
         let now = Timestamp(step.at_ms);
         let result = match &step.frame {
             None => negotiator
@@ -286,8 +295,13 @@ fn run_negotiation(
                     Some(done) => done.decoder_config(),
                     None => config.decoder_config(),
                 };
-                Frame::decode(Bytes::copy_from_slice(bytes), &decoder)
-                    .and_then(|frame| negotiator.handle_frame(now, &frame).cloned().map(Some))
+                match Frame::decode(Bytes::copy_from_slice(bytes), &decoder) {
+                    Ok(frame) => negotiator.handle_frame(now, &frame).cloned().map(Some),
+                    Err(e) => {
+                        stream_closed = true;
+                        Err(e)
+                    }
+                }
             }
         };
         results.push(match &result {
@@ -295,8 +309,13 @@ fn run_negotiation(
             Ok(None) => "awaiting".to_owned(),
             Err(e) => e.class().to_owned(),
         });
-        last = result.and_then(|n| n.ok_or(qpc_wire::Error::Timeout));
+        last = Some(result);
     }
+    let last = match last {
+        None => return Err("a transcript needs at least one step".into()),
+        Some(Ok(None)) => return Err("a transcript must not end awaiting".into()),
+        Some(result) => result.map(|n| n.expect("done")),
+    };
     let outcome = last.map(|n| NegotiatedFields {
         version: n.version,
         capabilities: n.capabilities,
