@@ -3,6 +3,8 @@
 //! The cryptography of qpc, built on well-kept crates (never hand-written
 //! primitives). Implemented so far:
 //!
+//! - [`cover`]: a sans-IO cover-traffic scheduler with decoys
+//!   (`spec/04-padding.md`);
 //! - [`hpke`]: HPKE base mode on X-Wing (`spec/03-hybrid-kem-hpke.md`);
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
@@ -20,6 +22,7 @@
 //! here reads global randomness, clocks or files.
 
 pub mod certificate;
+pub mod cover;
 mod error;
 pub mod hpke;
 pub mod identity;
