@@ -18,6 +18,11 @@
 //! address        = SHA-256("qpc address v1" || signing_key || kem_key_digest)[0..16]
 //! ```
 //!
+//! Parsing rejects what no honest identity has: an Ed25519 key that is not
+//! a canonical encoding of a point of large order, an X-Wing key failing
+//! its ML-KEM check, and an X25519 half of small order (no one could ever
+//! encapsulate to it).
+//!
 //! The address commits to the KEM key through its digest, so a node can
 //! check an announce's address binding from 64 bytes (signing key and
 //! digest) without the 1216-byte KEM key.
@@ -161,6 +166,9 @@ impl PublicIdentity {
         }
         let signing = parse_signing_key(bytes[1..33].try_into().expect("32 bytes"))?;
         let kem = XWingPublicKey::from_bytes(&bytes[33..])?;
+        if x25519_is_low_order(bytes[PUBLIC_IDENTITY_LEN - 32..].try_into().expect("32 bytes")) {
+            return Err(Error::InvalidPublicKey("X25519 public key (small order)"));
+        }
         Ok(Self::new(signing, kem))
     }
 
@@ -242,13 +250,20 @@ pub fn verify(
         .map_err(|_| Error::BadSignature(context.name()))
 }
 
-/// Parses an Ed25519 public key, rejecting invalid and weak (small-order)
+/// Parses an Ed25519 public key, rejecting encodings that are not a point,
+/// non-canonical encodings (y >= p, RFC 8032 §5.1.3) and weak (small-order)
 /// points.
 pub fn parse_signing_key(bytes: &[u8; 32]) -> Result<VerifyingKey, Error> {
     match VerifyingKey::from_bytes(bytes) {
-        Ok(key) if !key.is_weak() => Ok(key),
+        Ok(key) if !key.is_weak() && key.to_edwards().compress().as_bytes() == bytes => Ok(key),
         _ => Err(Error::InvalidPublicKey("Ed25519 public key")),
     }
+}
+
+/// Whether an X25519 public key has small order (on the curve or its
+/// twist): a clamped scalar is a multiple of 8 and kills exactly those.
+fn x25519_is_low_order(u: &[u8; 32]) -> bool {
+    x25519_dalek::x25519([0x55; 32], *u) == [0; 32]
 }
 
 /// The 60-digit safety number of two identities, the same on both sides:
@@ -420,6 +435,23 @@ mod tests {
             p[0] = 2;
             p
         });
+        assert!(PublicIdentity::from_bytes(&bytes).is_err());
+        // y = p + 3: decodes to a point, but is not the canonical encoding.
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xf0;
+        non_canonical[31] = 0x7f;
+        assert!(parse_signing_key(&non_canonical).is_err());
+    }
+
+    #[test]
+    fn small_order_x25519_half_is_rejected() {
+        let mut bytes = alice().public().to_bytes();
+        bytes[PUBLIC_IDENTITY_LEN - 32..].copy_from_slice(&[0; 32]);
+        assert_eq!(
+            PublicIdentity::from_bytes(&bytes).unwrap_err(),
+            Error::InvalidPublicKey("X25519 public key (small order)")
+        );
+        bytes[PUBLIC_IDENTITY_LEN - 32] = 1;
         assert!(PublicIdentity::from_bytes(&bytes).is_err());
     }
 

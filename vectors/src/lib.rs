@@ -10,7 +10,11 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub mod hpke;
+pub mod identity;
+pub mod padding;
 pub mod wire;
+pub mod xwing;
 
 /// The envelope every vector file shares.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,12 +52,38 @@ pub struct Suite {
 }
 
 /// Every vector file qpc ships.
-pub const SUITES: &[Suite] = &[Suite {
-    file: "wire.json",
-    protocol: wire::PROTOCOL,
-    generate: wire::generate,
-    verify: verify_json::<wire::WireVector>,
-}];
+pub const SUITES: &[Suite] = &[
+    Suite {
+        file: "wire.json",
+        protocol: wire::PROTOCOL,
+        generate: wire::generate,
+        verify: verify_json::<wire::WireVector>,
+    },
+    Suite {
+        file: "identity.json",
+        protocol: identity::PROTOCOL,
+        generate: identity::generate,
+        verify: verify_json::<identity::IdentityVector>,
+    },
+    Suite {
+        file: "xwing.json",
+        protocol: xwing::PROTOCOL,
+        generate: xwing::generate,
+        verify: verify_json::<xwing::XWingVector>,
+    },
+    Suite {
+        file: "hpke.json",
+        protocol: hpke::PROTOCOL,
+        generate: hpke::generate,
+        verify: verify_json::<hpke::HpkeVector>,
+    },
+    Suite {
+        file: "padding.json",
+        protocol: padding::PROTOCOL,
+        generate: padding::generate,
+        verify: verify_json::<padding::PaddingVector>,
+    },
+];
 
 /// The outcome of one vector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,10 +129,28 @@ pub fn suite_for(text: &str) -> Result<&'static Suite, String> {
         .ok_or_else(|| format!("unknown protocol {:?}", header.protocol))
 }
 
+/// An error that maps to an error class of the spec (`00-overview.md` §5).
+pub trait ErrorClass: std::fmt::Display {
+    /// The class name, as used by `expected_error`.
+    fn class(&self) -> &'static str;
+}
+
+impl ErrorClass for qpc_wire::Error {
+    fn class(&self) -> &'static str {
+        qpc_wire::Error::class(self)
+    }
+}
+
+impl ErrorClass for qpc_crypto::Error {
+    fn class(&self) -> &'static str {
+        qpc_crypto::Error::class(self)
+    }
+}
+
 /// Compares an expected error class with an outcome, for negative vectors.
-pub fn expect_error<T: std::fmt::Debug>(
+pub fn expect_error<T: std::fmt::Debug, E: ErrorClass>(
     expected: &str,
-    got: Result<T, qpc_wire::Error>,
+    got: Result<T, E>,
 ) -> Result<(), String> {
     match got {
         Err(e) if e.class() == expected => Ok(()),
@@ -115,6 +163,11 @@ pub fn expect_error<T: std::fmt::Debug>(
         )),
     }
 }
+
+/// Bytes serialised as lowercase hex, for optional and nested fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HexBytes(#[serde(with = "hex::serde")] pub Vec<u8>);
 
 /// `Ok` if `got == want`, else a message naming `what`.
 pub fn expect_eq<T: PartialEq + std::fmt::Debug>(

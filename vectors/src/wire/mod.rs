@@ -249,20 +249,20 @@ fn decode_stream(
     Ok((frames, decoder.finish().err()))
 }
 
+/// Our Hello frame, each step's result, and the final outcome.
+type Transcript = (
+    Vec<u8>,
+    Vec<String>,
+    Result<NegotiatedFields, qpc_wire::Error>,
+);
+
 /// Runs a negotiation transcript: returns our Hello frame, each step's
 /// result, and the final outcome.
 fn run_negotiation(
     local: &HelloFields,
     timeout_ms: u64,
     steps: &[NegotiationStep],
-) -> Result<
-    (
-        Vec<u8>,
-        Vec<String>,
-        Result<NegotiatedFields, qpc_wire::Error>,
-    ),
-    String,
-> {
+) -> Result<Transcript, String> {
     let config = NegotiatorConfig {
         timeout: std::time::Duration::from_millis(timeout_ms),
         ..local.config()
