@@ -148,16 +148,28 @@ impl SenderCertificate {
     /// Checks the certificate at `now_ms`: issuer among `roots`, issuer
     /// signature, not expired. Returns the sender's parsed signing key.
     pub fn verify(&self, roots: &[TrustRoot], now_ms: u64) -> Result<VerifyingKey, Error> {
-        let root = roots
+        // Key ids are short: every root with the named id is tried.
+        let mut candidates = roots
             .iter()
-            .find(|r| r.id == self.issuer_key_id)
-            .ok_or(Error::UnknownIssuer(self.issuer_key_id))?;
-        identity::verify(
-            &root.key,
-            SignatureContext::SenderCertificate,
-            &self.tbs(),
-            &self.issuer_signature,
-        )?;
+            .filter(|r| r.id == self.issuer_key_id)
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(Error::UnknownIssuer(self.issuer_key_id));
+        }
+        let tbs = self.tbs();
+        if !candidates.any(|root| {
+            identity::verify(
+                &root.key,
+                SignatureContext::SenderCertificate,
+                &tbs,
+                &self.issuer_signature,
+            )
+            .is_ok()
+        }) {
+            return Err(Error::BadSignature(
+                SignatureContext::SenderCertificate.name(),
+            ));
+        }
         if now_ms >= self.expires_ms {
             return Err(Error::ExpiredCertificate {
                 expires_ms: self.expires_ms,

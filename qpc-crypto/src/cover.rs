@@ -60,8 +60,8 @@ fn exponential_ms(mean_ms: u64, rng: &mut impl CryptoRng) -> u64 {
 }
 
 impl<T> CoverScheduler<T> {
-    /// Slots every `mean_interval_ms` on average; at most `capacity` real
-    /// messages wait. The first slot is drawn from `now`.
+    /// Slots every `mean_interval_ms` on average (at least 1); at most
+    /// `capacity` (at least 1) real messages wait. The first slot is drawn from `now`.
     pub fn new(
         mean_interval_ms: u64,
         capacity: usize,
@@ -71,7 +71,7 @@ impl<T> CoverScheduler<T> {
         let mean_interval_ms = mean_interval_ms.max(1);
         CoverScheduler {
             mean_interval_ms,
-            capacity,
+            capacity: capacity.max(1),
             queue: VecDeque::new(),
             next_slot: Timestamp(now.0.saturating_add(exponential_ms(mean_interval_ms, rng))),
         }
@@ -98,8 +98,9 @@ impl<T> CoverScheduler<T> {
     }
 
     /// If a slot is due at `now`, returns what to send in it and draws the
-    /// next slot (one slot per call: a driver that fell behind catches up on
-    /// later calls without bursts larger than the backlog).
+    /// next slot, no earlier than `now`. Slots missed by a late driver are
+    /// dropped, not sent in a burst: after a late call at most one more slot
+    /// follows at once, then the Poisson schedule resumes.
     pub fn handle_timeout(&mut self, now: Timestamp, rng: &mut impl CryptoRng) -> Option<Slot<T>> {
         if now < self.next_slot {
             return None;

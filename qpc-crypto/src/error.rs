@@ -64,6 +64,14 @@ pub enum Error {
     /// A sender certificate does not certify the sending identity.
     #[error("the certificate is for another identity")]
     CertificateMismatch,
+    /// Content longer than a message may carry.
+    #[error("content of {len} bytes exceeds the maximum of {max}")]
+    ContentTooLong {
+        /// The content length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// A sealed message is addressed to someone else.
     #[error("message addressed to another recipient")]
     WrongRecipient,
@@ -98,6 +106,7 @@ impl Error {
             Error::ExpiredCertificate { .. } => "expired_certificate",
             Error::WrongRecipient => "wrong_recipient",
             Error::CertificateMismatch => "certificate_mismatch",
+            Error::ContentTooLong { .. } => "content_too_long",
             Error::Replayed => "replayed",
             Error::Stale { .. } => "stale",
             Error::Hpke(_) => "hpke",

@@ -166,7 +166,11 @@ impl PublicIdentity {
         }
         let signing = parse_signing_key(bytes[1..33].try_into().expect("32 bytes"))?;
         let kem = XWingPublicKey::from_bytes(&bytes[33..])?;
-        if x25519_is_low_order(bytes[PUBLIC_IDENTITY_LEN - 32..].try_into().expect("32 bytes")) {
+        if x25519_is_low_order(
+            bytes[PUBLIC_IDENTITY_LEN - 32..]
+                .try_into()
+                .expect("32 bytes"),
+        ) {
             return Err(Error::InvalidPublicKey("X25519 public key (small order)"));
         }
         Ok(Self::new(signing, kem))

@@ -15,7 +15,7 @@
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
-//! Still to come (see the issues): sealed sender,
+//! Still to come (see the issues):
 //! post-quantum Noise, MLS groups and OPAQUE.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing

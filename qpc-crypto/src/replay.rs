@@ -4,8 +4,9 @@
 //! within `max_age` before and `max_skew` after the injected clock, and above
 //! the *floor*: the newest timestamp ever evicted for lack of room. Entries
 //! older than `max_age` are dropped (their messages are refused as stale
-//! anyway); when the window is full the oldest entry is evicted and the
-//! floor rises, so an evicted message can never be accepted again. Memory:
+//! anyway); when the window is full the oldest entry is evicted. Every
+//! eviction raises the floor to the evicted timestamp, so an evicted message
+//! can never be accepted again, even if the clock moves backwards. Memory:
 //! `capacity` entries of 40 bytes.
 
 use std::collections::BTreeSet;
@@ -76,9 +77,9 @@ impl ReplayWindow {
             if oldest >= horizon && self.seen.len() < self.capacity {
                 break;
             }
-            if oldest >= horizon {
-                self.floor_ms = self.floor_ms.max(oldest);
-            }
+            // Aged-out entries raise the floor too: if the clock ever moves
+            // backwards, their messages stay refused.
+            self.floor_ms = self.floor_ms.max(oldest);
             self.seen.pop_first();
         }
         self.seen.insert((timestamp_ms, sender, id));

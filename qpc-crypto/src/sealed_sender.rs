@@ -48,8 +48,14 @@ pub const SEALED_VERSION: u8 = 1;
 /// HPKE `info` of every sealed message.
 pub const HPKE_INFO: &[u8] = b"qpc sealed sender v1";
 const BINDING_LABEL: &[u8] = b"qpc sealed sender binding v1";
-/// Largest padded content accepted (1 MiB, the default frame limit).
+/// Largest padded content sent or accepted: 1 MiB. (A sealed message with
+/// that much content is 1 MiB + 1,390 bytes: carry it in frames with a
+/// larger limit than the 1 MiB default.)
 pub const MAX_CONTENT_LEN: usize = 1 << 20;
+/// Largest inner plaintext: the fixed fields, a 4-byte length and the content.
+const MAX_INNER_LEN: usize = 1 + CERTIFICATE_LEN + 8 + 16 + 4 + MAX_CONTENT_LEN + SIGNATURE_LEN;
+/// Largest outer ciphertext: the inner plaintext and the AEAD tag.
+pub const MAX_CIPHERTEXT_LEN: usize = MAX_INNER_LEN + hpke::TAG_LEN;
 /// Verified certificates remembered by a [`Receiver`].
 const CERT_CACHE_LEN: usize = 256;
 
@@ -103,7 +109,7 @@ impl Decode for SealedMessage {
         Ok(SealedMessage {
             recipient: Address::from_bytes(r.array()?),
             enc: r.array()?,
-            ciphertext: r.vl_bytes(MAX_CONTENT_LEN + 1024)?,
+            ciphertext: r.vl_bytes(MAX_CIPHERTEXT_LEN)?,
         })
     }
 }
@@ -232,6 +238,12 @@ impl<'a> Sender<'a> {
         padded_content: &[u8],
         eseed: &[u8; xwing::ENCAPS_RANDOMNESS_LEN],
     ) -> Result<Vec<u8>, Error> {
+        if padded_content.len() > MAX_CONTENT_LEN {
+            return Err(Error::ContentTooLong {
+                len: padded_content.len(),
+                max: MAX_CONTENT_LEN,
+            });
+        }
         let address = recipient.address();
         let (enc, mut ctx) = hpke::setup_sender_derand(recipient.kem_key(), HPKE_INFO, eseed)?;
         let mut inner = SealedInner {
@@ -272,8 +284,9 @@ pub struct Opened {
 /// Limits of a [`Receiver`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceiverConfig {
-    /// Padding scheme senders use.
-    pub padding: Padding,
+    /// Padding schemes accepted (content padded canonically under any of
+    /// them is accepted; the content is the same whichever matches).
+    pub paddings: &'static [Padding],
     /// Oldest acceptable timestamp, relative to now.
     pub max_age_ms: u64,
     /// Furthest acceptable timestamp in the future (clock skew).
@@ -285,7 +298,7 @@ pub struct ReceiverConfig {
 impl Default for ReceiverConfig {
     fn default() -> Self {
         ReceiverConfig {
-            padding: Padding::Padme,
+            paddings: &[Padding::Padme, Padding::Buckets(padding::LORA_BUCKETS)],
             max_age_ms: 7 * 24 * 3600 * 1000,
             max_skew_ms: 5 * 60 * 1000,
             replay_capacity: 100_000,
@@ -355,7 +368,13 @@ impl Receiver {
         let sender = inner.certificate.sender_address();
         self.replay
             .check(now_ms, inner.timestamp_ms, sender, inner.message_id)?;
-        let content = padding::unpad(self.config.padding, &inner.padded_content)?.to_vec();
+        let content = self
+            .config
+            .paddings
+            .iter()
+            .find_map(|&scheme| padding::unpad(scheme, &inner.padded_content).ok())
+            .ok_or(Error::BadPadding("not padded under an accepted scheme"))?
+            .to_vec();
         self.replay
             .record(now_ms, inner.timestamp_ms, sender, inner.message_id);
         Ok((inner.kind == Kind::Message).then_some(Opened {
@@ -440,6 +459,20 @@ mod tests {
         let decoy = seal(&w, Kind::Decoy, 2, b"cover");
         assert_eq!(decoy.len(), seal(&w, Kind::Message, 3, b"cover").len());
         assert_eq!(w.bob.open(NOW, &decoy).unwrap(), None);
+    }
+
+    #[test]
+    fn lora_padding_is_accepted_and_oversized_content_refused() {
+        let mut w = world();
+        let cert = w.issuer.issue(w.alice.public(), NOW + 1000);
+        let sender = Sender::new(&w.alice, cert).unwrap();
+        let bob = w.bob.identity().public().clone();
+        let padded = padding::pad(Padding::Buckets(padding::LORA_BUCKETS), b"on air").unwrap();
+        let msg = sender.seal_padded_derand(&bob, Kind::Message, NOW, [7; 16], &padded, &[7; 64]).unwrap();
+        assert_eq!(w.bob.open(NOW, &msg).unwrap().unwrap().content, b"on air");
+        let huge = vec![0; MAX_CONTENT_LEN + 1];
+        let err = sender.seal_padded_derand(&bob, Kind::Message, NOW, [8; 16], &huge, &[8; 64]).unwrap_err();
+        assert_eq!(err.class(), "content_too_long");
     }
 
     #[test]
