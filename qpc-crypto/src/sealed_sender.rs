@@ -49,7 +49,7 @@ pub const SEALED_VERSION: u8 = 1;
 pub const HPKE_INFO: &[u8] = b"qpc sealed sender v1";
 const BINDING_LABEL: &[u8] = b"qpc sealed sender binding v1";
 /// Largest padded content sent or accepted: 1 MiB. (A sealed message with
-/// that much content is 1 MiB + 1,390 bytes: carry it in frames with a
+/// that much content is 1 MiB + 1,394 bytes: carry it in frames with a
 /// larger limit than the 1 MiB default.)
 pub const MAX_CONTENT_LEN: usize = 1 << 20;
 /// Largest inner plaintext: the fixed fields, a 4-byte length and the content.
