@@ -1,7 +1,7 @@
-//! Fuzz targets for qpc-wire, as plain functions.
+//! Fuzz targets for qpc-wire and qpc-crypto, as plain functions.
 //!
-//! Each public function takes hostile bytes, drives one qpc-wire entry point
-//! with them and **asserts properties** (a failed assertion is a panic, which
+//! Each public function takes hostile bytes, drives one entry point with
+//! them and **asserts properties** (a failed assertion is a panic, which
 //! libFuzzer reports as a crash):
 //!
 //! | function | entry point | main properties |
@@ -10,11 +10,18 @@
 //! | [`frame`] | [`Frame::decode`] | accepted ⇒ re-encodes to the identical bytes; agrees with [`FrameHeader::parse`] and with [`FrameDecoder`] |
 //! | [`hello`] | [`codec::decode_exact`]`::<`[`Hello`]`>` | accepted ⇒ valid and canonical (re-encodes identically); only decoding error classes |
 //! | [`negotiation`] | [`Negotiator::handle_frame`] | outcome equals an independent computation: highest common version, capability intersection, or the predicted error; both peers agree; failures are sticky |
+//! | [`identity`] | [`PublicIdentity::from_bytes`], [`Identity::from_secret_bytes`] | the outcome and the error (which check fired) are predicted independently; accepted ⇒ round-trips, address and KEM digest recomputed; secret identities give valid public ones, equal to RustCrypto's X-Wing key |
+//! | [`xwing`] | [`XWingPublicKey::from_bytes`], [`XWingCiphertext::from_bytes`], [`XWingSecretKey::decapsulate`](qpc_crypto::xwing::XWingSecretKey::decapsulate) | validity predicted (ML-KEM coefficient check, lengths); encapsulation and decapsulation agree with RustCrypto's `x-wing`; `non_contributory` exactly for small-order X25519 points; tampered ciphertexts give other secrets |
+//! | [`hpke_open`] | [`hpke::open`], [`hpke::setup_receiver`] | only genuine ciphertexts open (re-sealing gives the same bytes); every failure is the predicted typed error; exporter lengths and determinism |
+//! | [`sealed_sender`] | [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) | accepted ⇒ a canonical [`SealedMessage`] for the receiver from the certified sender, refused when replayed; failures leave the receiver unchanged |
+//! | [`sealed_inner`] | [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) on a genuine envelope around fuzzed plaintext | the outcome equals an independent computation of every check of `spec/05` (inner layout, certificate, signature, window, padding) |
+//! | [`certificate`] | [`codec::decode_exact`]`::<`[`SenderCertificate`]`>`, [`SenderCertificate::verify`] | layout exact and canonical; `verify` equals an independent computation for several roots and clocks |
+//! | [`padding`] | [`padding::unpad`], [`padding::pad`] | `unpad` equals an independent decoder under Padmé and bucket lists; accepted ⇒ `pad(content) == input`; padding round-trips within 12% |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
 //! the committed corpus through them on stable Rust. [`seeds`] generates that
-//! committed seed corpus.
+//! committed seed corpus, using the fixed keys and clock of [`fixtures`].
 //!
 //! Several targets read the first byte(s) of the input as a *selector* (a
 //! configuration choice) and the rest as the payload; the layout is given in
@@ -23,6 +30,19 @@
 use std::collections::BTreeSet;
 
 use bytes::{Bytes, BytesMut};
+use ed25519_dalek::SigningKey;
+use qpc_crypto::certificate::{SenderCertificate, TrustRoot, CERTIFICATE_LEN};
+use qpc_crypto::hpke::{self, ENC_LEN, TAG_LEN};
+use qpc_crypto::identity::{
+    self as crypto_identity, Address, Identity, PublicIdentity, SignatureContext,
+    PUBLIC_IDENTITY_LEN, SECRET_IDENTITY_LEN,
+};
+use qpc_crypto::padding::{self, Padding, LORA_BUCKETS};
+use qpc_crypto::sealed_sender::{Opened, ReceiverConfig, SealedMessage};
+use qpc_crypto::xwing::{
+    SharedSecret, XWingCiphertext, XWingPublicKey, CIPHERTEXT_LEN,
+    PUBLIC_KEY_LEN,
+};
 use qpc_wire::codec;
 use qpc_wire::varint;
 use qpc_wire::version::V1;
@@ -31,11 +51,24 @@ use qpc_wire::{
     Negotiated, Negotiator, NegotiatorConfig, Timestamp, VersionSet,
 };
 
+pub mod fixtures;
 pub mod seeds;
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 4] = ["frame_decoder", "frame", "hello", "negotiation"];
+pub const TARGETS: [&str; 11] = [
+    "frame_decoder",
+    "frame",
+    "hello",
+    "negotiation",
+    "identity",
+    "xwing",
+    "hpke_open",
+    "sealed_sender",
+    "sealed_inner",
+    "certificate",
+    "padding",
+];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
 /// target.
@@ -45,6 +78,13 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "frame" => frame(data),
         "hello" => hello(data),
         "negotiation" => negotiation(data),
+        "identity" => identity(data),
+        "xwing" => xwing(data),
+        "hpke_open" => hpke_open(data),
+        "sealed_sender" => sealed_sender(data),
+        "sealed_inner" => sealed_inner(data),
+        "certificate" => certificate(data),
+        "padding" => padding(data),
         _ => return false,
     }
     true
@@ -608,4 +648,898 @@ fn peer_agrees(negotiated: &Negotiated, our_frame: Bytes) {
         negotiated.encoder(),
         FrameEncoder::new(negotiated.version, peer_hello.max_body_len)
     );
+}
+
+// ---------------------------------------------------------------------------
+// qpc-crypto targets
+// ---------------------------------------------------------------------------
+
+use qpc_crypto::Error as CryptoError;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+/// ML-KEM's modulus q.
+const MLKEM_Q: u16 = 3329;
+/// Bytes of 12-bit coefficients in an ML-KEM-768 encapsulation key (the 32
+/// bytes of `rho` follow).
+const MLKEM_T_LEN: usize = 1152;
+/// ML-KEM-768 encapsulation key length.
+const MLKEM_PK_LEN: usize = MLKEM_T_LEN + 32;
+/// ML-KEM-768 ciphertext length.
+const MLKEM_CT_LEN: usize = 1088;
+
+/// Whether every 12-bit coefficient of an ML-KEM-768 encapsulation key is
+/// reduced modulo q: the FIPS 203 §7.2 check, computed here directly.
+pub fn mlkem_key_is_reduced(key: &[u8]) -> bool {
+    key[..MLKEM_T_LEN].chunks_exact(3).all(|c| {
+        let a = u16::from(c[0]) | (u16::from(c[1] & 0x0f) << 8);
+        let b = u16::from(c[1] >> 4) | (u16::from(c[2]) << 4);
+        a < MLKEM_Q && b < MLKEM_Q
+    })
+}
+
+/// Encodings (bit 255 cleared) of the X25519 points of small order, on the
+/// curve and on its twist: u = 0, 1, p - 1, the two points of order 8, and
+/// the non-canonical encodings p and p + 1 (libsodium's list).
+const X25519_LOW_ORDER: [[u8; 32]; 7] = {
+    let mut list = [[0u8; 32]; 7];
+    list[1][0] = 1;
+    let mut i = 0;
+    while i < 3 {
+        // p - 1, p, p + 1 = 2^255 - 20, -19, -18, little-endian.
+        let mut v = [0xff; 32];
+        v[0] = 0xec + i as u8;
+        v[31] = 0x7f;
+        list[2 + i] = v;
+        i += 1;
+    }
+    list[5] = [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ];
+    list[6] = [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ];
+    list
+};
+
+/// Whether an X25519 public key (32 bytes) is a point of small order
+/// (X25519 ignores bit 255).
+pub fn x25519_is_low_order(u: &[u8]) -> bool {
+    let mut u: [u8; 32] = u.try_into().expect("32 bytes");
+    u[31] &= 0x7f;
+    X25519_LOW_ORDER.contains(&u)
+}
+
+/// The canonical encodings of the eight Ed25519 points of small order.
+pub const ED25519_SMALL_ORDER: [[u8; 32]; 8] = {
+    let mut list = [[0u8; 32]; 8];
+    list[0][0] = 1; // the neutral element (0, 1)
+    let mut minus_one = [0xff; 32]; // (0, -1), order 2
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    list[1] = minus_one;
+    // (±sqrt(-1), 0), order 4: list[2] is all zero, list[3] has the sign bit.
+    list[3][31] = 0x80;
+    let order8 = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    let order8b = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    list[4] = order8;
+    list[5] = order8;
+    list[5][31] |= 0x80;
+    list[6] = order8b;
+    list[7] = order8b;
+    list[7][31] |= 0x80;
+    list
+};
+
+/// Whether 32 bytes are a canonical Ed25519 point encoding as far as can
+/// be told without curve arithmetic: `y < p`, and no sign bit on `x = 0`
+/// (the points with `y = ±1`).
+pub fn ed25519_is_canonical(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    let sign = bytes[31] & 0x80 != 0;
+    // y < p = 2^255 - 19 ⇔ not (all of bytes 1..31 are 0xff, top 0x7f, and
+    // byte 0 >= 0xed).
+    let y_reduced = !(y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f && y[0] >= 0xed);
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut minus_one = [0xffu8; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    y_reduced && !(sign && (y == one || y == minus_one))
+}
+
+/// `SHA-256(data)`.
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// The address of a signing key and KEM key digest, computed from
+/// `spec/02-identity.md` (not with [`Address::derive`]).
+pub fn spec_address(signing_key: &[u8], kem_key_digest: &[u8]) -> [u8; 16] {
+    sha256(&[b"qpc address v1", signing_key, kem_key_digest])[..16]
+        .try_into()
+        .expect("16 bytes")
+}
+
+/// Fuzzes identity parsing: the whole input is tried as a public identity
+/// (1249 bytes) and as a secret identity (65 bytes).
+///
+/// Public identity: the outcome is predicted independently, including
+/// which check fires first (length, version, then the Ed25519 key — which
+/// must be rejected if non-canonical or of small order —, then the ML-KEM
+/// coefficient check, then the small-order X25519 list). Accepted ⇒
+/// `to_bytes()` is the input, the keys are the input's, the KEM digest is
+/// SHA-256 of the KEM key, the address is both [`Address::derive`] and the
+/// spec's formula, and parsing is idempotent.
+///
+/// Secret identity: accepted exactly when 65 bytes of version 1; then it
+/// re-encodes to the input, its Ed25519 key is the seed's, its X-Wing key
+/// equals the one RustCrypto's `x-wing` expands from the seed, its public
+/// identity parses back to itself, and it signs what it verifies, bound to
+/// the context.
+pub fn identity(data: &[u8]) {
+    check_public_identity(data);
+    check_secret_identity(data);
+}
+
+fn check_public_identity(data: &[u8]) {
+    let parsed = PublicIdentity::from_bytes(data);
+    if data.len() != PUBLIC_IDENTITY_LEN {
+        let expected = CryptoError::WrongLength {
+            what: "public identity",
+            expected: PUBLIC_IDENTITY_LEN,
+            got: data.len(),
+        };
+        assert_eq!(parsed.err(), Some(expected));
+        return;
+    }
+    if data[0] != 1 {
+        let expected = CryptoError::UnknownVersion {
+            what: "public identity",
+            version: data[0],
+        };
+        assert_eq!(parsed.err(), Some(expected));
+        return;
+    }
+    let signing: &[u8; 32] = data[1..33].try_into().expect("32 bytes");
+    let kem = &data[33..];
+    let ed25519_plausible = ed25519_is_canonical(signing) && !ED25519_SMALL_ORDER.contains(signing);
+    let mlkem_reduced = mlkem_key_is_reduced(&kem[..MLKEM_PK_LEN]);
+    let x25519_low = x25519_is_low_order(&kem[MLKEM_PK_LEN..]);
+    match parsed {
+        Ok(id) => {
+            assert!(ed25519_plausible, "accepted Ed25519 key {signing:02x?}");
+            assert!(mlkem_reduced, "accepted an unreduced ML-KEM key");
+            assert!(!x25519_low, "accepted a small-order X25519 key");
+            assert_eq!(id.to_bytes()[..], data[..]);
+            assert_eq!(id.signing_key().as_bytes(), signing);
+            assert_eq!(id.kem_key().to_bytes()[..], kem[..]);
+            let digest = sha256(&[kem]);
+            assert_eq!(id.kem_key_digest(), &digest);
+            assert_eq!(id.address(), Address::derive(signing, &digest));
+            assert_eq!(id.address().as_bytes(), &spec_address(signing, &digest));
+            assert_eq!(PublicIdentity::from_bytes(&id.to_bytes()).as_ref(), Ok(&id));
+            // The all-zero signature has a small-order R: never valid.
+            assert_eq!(
+                id.verify(SignatureContext::Test, data, &[0; 64]),
+                Err(CryptoError::BadSignature("test message"))
+            );
+        }
+        // Which points are on the curve is not predicted here; anything
+        // that is not plausible must be refused by this check.
+        Err(CryptoError::InvalidPublicKey("Ed25519 public key")) => {}
+        Err(e) => {
+            assert!(
+                ed25519_plausible,
+                "Ed25519 key {signing:02x?} not reported first: {e:?}"
+            );
+            let expected = if !mlkem_reduced {
+                CryptoError::InvalidPublicKey("ML-KEM-768 encapsulation key")
+            } else if x25519_low {
+                CryptoError::InvalidPublicKey("X25519 public key (small order)")
+            } else {
+                panic!("a valid ML-KEM and X25519 key refused: {e:?}")
+            };
+            assert_eq!(e, expected);
+        }
+    }
+}
+
+fn check_secret_identity(data: &[u8]) {
+    let parsed = Identity::from_secret_bytes(data);
+    let expected_error = if data.len() != SECRET_IDENTITY_LEN {
+        Some(CryptoError::WrongLength {
+            what: "secret identity",
+            expected: SECRET_IDENTITY_LEN,
+            got: data.len(),
+        })
+    } else if data[0] != 1 {
+        Some(CryptoError::UnknownVersion {
+            what: "secret identity",
+            version: data[0],
+        })
+    } else {
+        None
+    };
+    let id = match (parsed, expected_error) {
+        (Ok(id), None) => id,
+        (Err(e), Some(expected)) => return assert_eq!(e, expected),
+        (got, expected) => panic!("got {got:?}, expected error {expected:?}"),
+    };
+    let signing_seed: &[u8; 32] = data[1..33].try_into().expect("32 bytes");
+    let kem_seed: [u8; 32] = data[33..].try_into().expect("32 bytes");
+    assert_eq!(id.to_secret_bytes()[..], data[..]);
+    let public = id.public();
+    assert_eq!(
+        public.signing_key(),
+        &SigningKey::from_bytes(signing_seed).verifying_key()
+    );
+    assert_eq!(id.kem_secret().seed(), &kem_seed);
+    assert_eq!(id.kem_secret().public_key(), public.kem_key());
+    {
+        use x_wing::{Decapsulator, KeyExport};
+        let theirs = x_wing::DecapsulationKey::from(kem_seed);
+        assert_eq!(
+            public.kem_key().to_bytes()[..],
+            theirs.encapsulation_key().to_bytes()[..],
+            "X-Wing key expansion differs from RustCrypto's"
+        );
+    }
+    let digest = sha256(&[&public.kem_key().to_bytes()]);
+    assert_eq!(public.kem_key_digest(), &digest);
+    assert_eq!(
+        public.address().as_bytes(),
+        &spec_address(public.signing_key().as_bytes(), &digest)
+    );
+    // An honest identity is always a valid public identity.
+    assert_eq!(PublicIdentity::from_bytes(&public.to_bytes()).as_ref(), Ok(public));
+    let signature = id.sign(SignatureContext::Test, data);
+    assert_eq!(public.verify(SignatureContext::Test, data, &signature), Ok(()));
+    assert_eq!(
+        public.verify(SignatureContext::SealedSender, data, &signature),
+        Err(CryptoError::BadSignature("sealed-sender message"))
+    );
+}
+
+/// RustCrypto's X-Wing decapsulation key for the fixed recipient, rejecting
+/// non-contributory X25519 exchanges like qpc does.
+static THEIR_RECIPIENT: LazyLock<x_wing::DecapsulationKeyRejectNonContrib> =
+    LazyLock::new(|| x_wing::DecapsulationKeyRejectNonContrib::from(fixtures::BOB_SEEDS.1));
+
+/// Mode bit of [`xwing`]: encapsulate honestly, then tamper.
+pub const XWING_TAMPER: u8 = 0x01;
+
+/// Fuzzes X-Wing parsing and decapsulation.
+///
+/// Layout: `[mode] bytes...`. `bytes` is parsed as a public key and as a
+/// ciphertext:
+///
+/// - public key: accepted ⇔ 1216 bytes whose ML-KEM coefficients are
+///   reduced (computed here, and RustCrypto's `x-wing` agrees); accepted ⇒
+///   round-trips, and encapsulating to it with randomness `[mode; 64]`
+///   fails with `non_contributory` exactly for small-order X25519 halves,
+///   otherwise gives the ciphertext and secret RustCrypto computes;
+/// - ciphertext: accepted ⇔ 1120 bytes; round-trips.
+///
+/// Then a ciphertext for the fixed secret key (Bob's) is built. Mode bit 0
+/// clear: `bytes` repeated (or zeros) to 1120 bytes. Set: an honest
+/// encapsulation with randomness `bytes[..64]` (zero-extended), which must
+/// decapsulate to its secret, then XOR edits `(index u16 BE mod 1120,
+/// mask)` from `bytes[64..]`; a changed ciphertext must give another
+/// secret. Decapsulation fails with `non_contributory` exactly for
+/// small-order X25519 halves, otherwise agrees with RustCrypto's `x-wing`
+/// and is deterministic.
+pub fn xwing(data: &[u8]) {
+    let [mode, bytes @ ..] = data else {
+        return;
+    };
+    check_xwing_public_key(bytes, *mode);
+    let parsed = XWingCiphertext::from_bytes(bytes);
+    if bytes.len() == CIPHERTEXT_LEN {
+        assert_eq!(parsed.expect("1120 bytes").to_bytes()[..], bytes[..]);
+    } else {
+        let expected = CryptoError::WrongLength {
+            what: "X-Wing ciphertext",
+            expected: CIPHERTEXT_LEN,
+            got: bytes.len(),
+        };
+        assert_eq!(parsed.err(), Some(expected));
+    }
+
+    if mode & XWING_TAMPER == 0 {
+        let mut ct = [0u8; CIPHERTEXT_LEN];
+        if !bytes.is_empty() {
+            for (out, b) in ct.iter_mut().zip(bytes.iter().cycle()) {
+                *out = *b;
+            }
+        }
+        let _ = check_decapsulation(&ct);
+    } else {
+        let (eseed_part, edits) = bytes.split_at(bytes.len().min(64));
+        let mut eseed = [0u8; 64];
+        eseed[..eseed_part.len()].copy_from_slice(eseed_part);
+        let key = fixtures::recipient_key();
+        let (ct, ss) = key
+            .public_key()
+            .encapsulate_derand(&eseed)
+            .expect("encapsulation to an honest key");
+        let honest = ct.to_bytes();
+        let mut tampered = honest;
+        for edit in edits.chunks_exact(3) {
+            let index = usize::from(u16::from_be_bytes([edit[0], edit[1]])) % CIPHERTEXT_LEN;
+            tampered[index] ^= edit[2];
+        }
+        let got = check_decapsulation(&tampered);
+        if tampered == honest {
+            assert_eq!(got, Ok(ss), "honest ciphertext");
+        } else if let Ok(other) = got {
+            assert_ne!(other, ss, "a tampered ciphertext gave the same secret");
+        }
+    }
+}
+
+fn check_xwing_public_key(bytes: &[u8], mode: u8) {
+    let ours = XWingPublicKey::from_bytes(bytes);
+    let theirs = x_wing::EncapsulationKey::try_from(bytes);
+    if bytes.len() != PUBLIC_KEY_LEN {
+        let expected = CryptoError::WrongLength {
+            what: "X-Wing public key",
+            expected: PUBLIC_KEY_LEN,
+            got: bytes.len(),
+        };
+        assert_eq!(ours.err(), Some(expected));
+        assert!(theirs.is_err());
+        return;
+    }
+    let reduced = mlkem_key_is_reduced(&bytes[..MLKEM_PK_LEN]);
+    assert_eq!(theirs.is_ok(), reduced, "RustCrypto's ML-KEM check differs");
+    let pk = match ours {
+        Ok(pk) => pk,
+        Err(e) => {
+            assert!(!reduced, "reduced key refused: {e:?}");
+            assert_eq!(
+                e,
+                CryptoError::InvalidPublicKey("ML-KEM-768 encapsulation key")
+            );
+            return;
+        }
+    };
+    assert!(reduced, "unreduced ML-KEM key accepted");
+    assert_eq!(pk.to_bytes()[..], bytes[..]);
+    assert_eq!(XWingPublicKey::from_bytes(&pk.to_bytes()).as_ref(), Ok(&pk));
+    let eseed = [mode; 64];
+    let encapsulated = pk.encapsulate_derand(&eseed);
+    if x25519_is_low_order(&bytes[MLKEM_PK_LEN..]) {
+        assert_eq!(encapsulated.err(), Some(CryptoError::NonContributory));
+        return;
+    }
+    let (ct, ss) = encapsulated.expect("encapsulation to a valid key");
+    let (their_ct, their_ss) = theirs
+        .expect("checked")
+        .encapsulate_deterministic(&eseed.into());
+    assert_eq!(ct.to_bytes()[..], their_ct[..], "ciphertext differs");
+    assert_eq!(ss.as_bytes()[..], their_ss[..], "shared secret differs");
+}
+
+/// Decapsulates `ct` with the fixed key, checking it against RustCrypto.
+fn check_decapsulation(ct: &[u8; CIPHERTEXT_LEN]) -> Result<SharedSecret, CryptoError> {
+    use x_wing::TryDecapsulate;
+    let key = fixtures::recipient_key();
+    let parsed = XWingCiphertext::from_bytes(ct).expect("1120 bytes");
+    let ours = key.decapsulate(&parsed);
+    let theirs = THEIR_RECIPIENT.try_decapsulate(ct[..].try_into().expect("1120 bytes"));
+    if x25519_is_low_order(&ct[MLKEM_CT_LEN..]) {
+        assert_eq!(ours, Err(CryptoError::NonContributory));
+        assert!(theirs.is_err(), "RustCrypto accepted a small-order point");
+        return ours;
+    }
+    let ss = ours.expect("decapsulation of a contributory ciphertext");
+    let theirs = theirs.expect("RustCrypto refused a contributory ciphertext");
+    assert_eq!(ss.as_bytes()[..], theirs[..], "shared secret differs");
+    assert_eq!(key.decapsulate(&parsed).as_ref(), Ok(&ss), "not deterministic");
+    Ok(ss)
+}
+
+/// Length of `enc` chosen by the first byte of an [`hpke_open`] input: 1120
+/// if bit 7 is clear, else `1056 + (selector & 0x7f)` (1056 to 1183).
+pub fn hpke_enc_len(selector: u8) -> usize {
+    if selector & 0x80 == 0 {
+        ENC_LEN
+    } else {
+        ENC_LEN - 64 + usize::from(selector & 0x7f)
+    }
+}
+
+/// Fuzzes HPKE opening for the fixed recipient (Bob's X-Wing key, `info`
+/// [`fixtures::HPKE_OPEN_INFO`]).
+///
+/// Layout: `[enc length selector] [aad length] [export length u16 BE]
+/// enc aad ciphertext` (see [`hpke_enc_len`]; short inputs give short
+/// parts). Checks:
+///
+/// - [`hpke::open`] and [`hpke::setup_receiver`] fail with `wrong_length`
+///   (enc not 1120 bytes) or `non_contributory` (small-order X25519 half)
+///   exactly when predicted;
+/// - otherwise `open` either fails with `open_failed` — and so does the
+///   receiver context, again and again (a failure does not advance it) — or
+///   succeeds, and then the message is genuine: a fresh context seals the
+///   plaintext to exactly the ciphertext, the context opens it once (the
+///   next sequence number refuses it), and another `info` refuses it;
+/// - the exporter gives the requested length up to 8160 bytes, the same
+///   bytes from every context of that `enc`, and an `hpke` error beyond.
+pub fn hpke_open(data: &[u8]) {
+    let [enc_sel, aad_len, e0, e1, rest @ ..] = data else {
+        return;
+    };
+    let (enc, rest) = rest.split_at(hpke_enc_len(*enc_sel).min(rest.len()));
+    let (aad, ct) = rest.split_at(usize::from(*aad_len).min(rest.len()));
+    let export_len = usize::from(u16::from_be_bytes([*e0, *e1]));
+    let key = fixtures::recipient_key();
+    let info = fixtures::HPKE_OPEN_INFO;
+
+    let opened = hpke::open(key, enc, info, aad, ct);
+    let receiver = hpke::setup_receiver(key, enc, info);
+    let setup_error = if enc.len() != ENC_LEN {
+        Some(CryptoError::WrongLength {
+            what: "X-Wing ciphertext",
+            expected: ENC_LEN,
+            got: enc.len(),
+        })
+    } else if x25519_is_low_order(&enc[MLKEM_CT_LEN..]) {
+        Some(CryptoError::NonContributory)
+    } else {
+        None
+    };
+    if let Some(e) = setup_error {
+        assert_eq!(opened.err(), Some(e.clone()));
+        assert_eq!(receiver.err(), Some(e));
+        return;
+    }
+    let mut ctx = receiver.expect("valid enc");
+    match opened {
+        Ok(plaintext) => {
+            assert_eq!(plaintext.len() + TAG_LEN, ct.len());
+            let mut fresh = hpke::setup_receiver(key, enc, info).expect("valid enc");
+            assert_eq!(
+                fresh.seal(aad, &plaintext).expect("seal"),
+                ct,
+                "opened a ciphertext that is not the genuine encryption"
+            );
+            assert_eq!(
+                ctx.open(aad, ct).as_deref().map(|p| &p[..]),
+                Ok(&plaintext[..])
+            );
+            assert_eq!(ctx.open(aad, ct).err(), Some(CryptoError::OpenFailed));
+            assert_eq!(
+                hpke::open(key, enc, b"another info", aad, ct).err(),
+                Some(CryptoError::OpenFailed)
+            );
+        }
+        Err(e) => {
+            assert_eq!(e, CryptoError::OpenFailed);
+            for _ in 0..2 {
+                assert_eq!(ctx.open(aad, ct).err(), Some(CryptoError::OpenFailed));
+            }
+        }
+    }
+    let exported = ctx.export(fixtures::EXPORT_CONTEXT, export_len);
+    let again = hpke::setup_receiver(key, enc, info)
+        .expect("valid enc")
+        .export(fixtures::EXPORT_CONTEXT, export_len);
+    if export_len <= fixtures::MAX_EXPORT_LEN {
+        let exported = exported.expect("export within the HKDF limit");
+        assert_eq!(exported.len(), export_len);
+        assert_eq!(&exported[..], &again.expect("export")[..], "export differs");
+    } else {
+        assert_eq!(exported.err().map(|e| e.class()), Some("hpke"));
+        assert_eq!(again.err().map(|e| e.class()), Some("hpke"));
+    }
+}
+
+/// Error classes [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) may report for hostile input.
+const SEALED_ERROR_CLASSES: &[&str] = &[
+    "truncated",
+    "non_minimal_length",
+    "invalid_length_prefix",
+    "unknown_version",
+    "trailing_bytes",
+    "too_many_items",
+    "malformed",
+    "wrong_recipient",
+    "non_contributory",
+    "open_failed",
+    "unknown_issuer",
+    "bad_signature",
+    "expired_certificate",
+    "invalid_public_key",
+    "stale",
+    "replayed",
+    "bad_padding",
+];
+
+/// Fuzzes [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) with raw bytes: a fresh receiver for Bob
+/// trusting [`fixtures::issuer`], at [`fixtures::NOW`]. The seeds are
+/// genuine sealed messages (and near misses), which libFuzzer mutates.
+///
+/// Checks: bytes that do not decode as a [`SealedMessage`] fail with that
+/// decoding error; decodable ones re-encode identically and, if addressed
+/// to someone else, fail with `wrong_recipient`; every error is of a class
+/// hostile input may cause, and opening the same bytes again gives the same
+/// error (failures leave the receiver unchanged). Accepted ⇒ addressed to
+/// Bob, from Alice (the only certified sender) with her key, timestamp in
+/// the window, and opening it again is `replayed`.
+pub fn sealed_sender(data: &[u8]) {
+    let mut bob = fixtures::receiver();
+    let first = bob.open(fixtures::NOW, data);
+    let bob_address = fixtures::bob().public().address();
+    match codec::decode_exact::<SealedMessage>(Bytes::copy_from_slice(data)) {
+        Err(e) => {
+            assert_decode_class(&e);
+            assert_eq!(first.as_ref().err(), Some(&CryptoError::Wire(e)));
+        }
+        Ok(sealed) => {
+            assert_eq!(codec::encode_to_vec(&sealed).expect("encodes"), data);
+            if sealed.recipient != bob_address {
+                assert_eq!(first.as_ref().err(), Some(&CryptoError::WrongRecipient));
+            }
+        }
+    }
+    match first {
+        Ok(opened) => {
+            if let Some(opened) = opened {
+                check_opened(&opened);
+            }
+            assert_eq!(
+                bob.open(fixtures::NOW, data).err(),
+                Some(CryptoError::Replayed)
+            );
+        }
+        Err(e) => {
+            assert!(
+                SEALED_ERROR_CLASSES.contains(&e.class()),
+                "unexpected error {e:?}"
+            );
+            assert_eq!(bob.open(fixtures::NOW, data).err(), Some(e), "state changed");
+        }
+    }
+}
+
+/// What every opened message satisfies: from Alice, within the window.
+fn check_opened(opened: &Opened) {
+    let alice = fixtures::alice().public();
+    assert_eq!(opened.sender, alice.address());
+    assert_eq!(&opened.sender_key, alice.signing_key());
+    let config = ReceiverConfig::default();
+    assert!(opened.timestamp_ms > 0);
+    assert!(opened.timestamp_ms.saturating_add(config.max_age_ms) >= fixtures::NOW);
+    assert!(opened.timestamp_ms <= fixtures::NOW + config.max_skew_ms);
+}
+
+/// Fuzzes the inside of sealed messages: the input is the inner plaintext,
+/// which the harness seals to Bob in a genuine HPKE envelope, so that
+/// decryption succeeds and every later check of [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) is
+/// reached.
+///
+/// Layout: `[mode] [eseed] inner...` (see
+/// [`fixtures::sealed_inner_message`]). Inner bytes that decode (with this
+/// crate's own decoder, [`fixtures::Inner`]) are first rewritten as the
+/// mode bits of [`fixtures::inner_mode`] say: Alice's key into the
+/// certificate, the certificate re-signed by the trusted issuer, the message
+/// re-signed by Alice with the right binding. The envelope uses
+/// encapsulation randomness `[eseed; 64]`.
+///
+/// The outcome of a fresh receiver at [`fixtures::NOW`] must equal an
+/// independent computation of `spec/05`: inner layout errors as decoded
+/// here; unknown issuer; certificate signature (only the issuer's own
+/// deterministic signature verifies); expiry; the certificate's Ed25519
+/// key; the sender's signature (only Alice's own, with this binding);
+/// timestamp window; padding under Padmé or the LoRa buckets; then `None`
+/// for a decoy or the opened message. Opening the same bytes again gives
+/// `replayed` after a success and the same error after a failure.
+pub fn sealed_inner(data: &[u8]) {
+    let Some(input) = fixtures::sealed_inner_message(data) else {
+        return;
+    };
+    let mut bob = fixtures::receiver();
+    let got = bob.open(fixtures::NOW, &input.sealed);
+    let expected = expected_inner_outcome(&input.plaintext, &input.binding);
+    assert_eq!(got, expected, "plaintext {:02x?}", input.plaintext);
+    let again = bob.open(fixtures::NOW, &input.sealed);
+    match got {
+        Ok(_) => assert_eq!(again, Err(CryptoError::Replayed)),
+        Err(e) => assert_eq!(again, Err(e)),
+    }
+}
+
+fn expected_inner_outcome(plaintext: &[u8], binding: &[u8]) -> Result<Option<Opened>, CryptoError> {
+    let inner = fixtures::Inner::decode(plaintext)?;
+    let cert = &inner.certificate;
+    let sender_key = expected_verify(cert, &fixtures::roots(), fixtures::NOW)?;
+    let alice = fixtures::alice().public();
+    if cert.signing_key != *alice.signing_key().as_bytes()
+        || inner.signature != inner.alice_signature(binding)
+    {
+        return Err(CryptoError::BadSignature(
+            SignatureContext::SealedSender.name(),
+        ));
+    }
+    let config = ReceiverConfig::default();
+    let ts = inner.timestamp_ms;
+    if ts == 0
+        || ts.saturating_add(config.max_age_ms) < fixtures::NOW
+        || ts > fixtures::NOW + config.max_skew_ms
+    {
+        return Err(CryptoError::Stale {
+            timestamp_ms: ts,
+            now_ms: fixtures::NOW,
+        });
+    }
+    let content = [Padding::Padme, Padding::Buckets(LORA_BUCKETS)]
+        .into_iter()
+        .find_map(|scheme| expected_unpad(scheme, &inner.padded_content).ok())
+        .ok_or(CryptoError::BadPadding("not padded under an accepted scheme"))?;
+    Ok((inner.kind == 0).then(|| Opened {
+        sender: Address::derive(&cert.signing_key, &cert.kem_key_digest),
+        sender_key,
+        timestamp_ms: ts,
+        message_id: inner.message_id,
+        content: content.to_vec(),
+    }))
+}
+
+/// The issuers whose roots the [`certificate`] target may trust, with
+/// their secret seeds (to recompute their deterministic signatures).
+fn known_issuers() -> [(&'static TrustRoot, [u8; 32]); 2] {
+    [
+        (fixtures::issuer().trust_root(), fixtures::ISSUER_SEED),
+        (
+            fixtures::other_issuer().trust_root(),
+            fixtures::OTHER_ISSUER_SEED,
+        ),
+    ]
+}
+
+/// What [`SenderCertificate::verify`] must return, computed from
+/// `spec/05`: an issuer id among `roots` (else `unknown_issuer`), a
+/// signature by one of the roots with that id (the fuzzer cannot forge
+/// Ed25519, so only the issuer's own deterministic signature verifies),
+/// not expired, then the certificate's key (parsed with qpc-crypto's
+/// parser, which the `identity` target fuzzes).
+fn expected_verify(
+    cert: &SenderCertificate,
+    roots: &[TrustRoot],
+    now_ms: u64,
+) -> Result<ed25519_dalek::VerifyingKey, CryptoError> {
+    let named: Vec<&TrustRoot> = roots
+        .iter()
+        .filter(|r| *r.key_id() == cert.issuer_key_id)
+        .collect();
+    if named.is_empty() {
+        return Err(CryptoError::UnknownIssuer(cert.issuer_key_id));
+    }
+    let tbs = fixtures::certificate_tbs(cert);
+    let signed = named.iter().any(|root| {
+        known_issuers().iter().any(|(known, seed)| {
+            known == root
+                && cert.issuer_signature
+                    == crypto_identity::sign(
+                        &SigningKey::from_bytes(seed),
+                        SignatureContext::SenderCertificate,
+                        &tbs,
+                    )
+        })
+    });
+    if !signed {
+        return Err(CryptoError::BadSignature(
+            SignatureContext::SenderCertificate.name(),
+        ));
+    }
+    if now_ms >= cert.expires_ms {
+        return Err(CryptoError::ExpiredCertificate {
+            expires_ms: cert.expires_ms,
+            now_ms,
+        });
+    }
+    crypto_identity::parse_signing_key(&cert.signing_key)
+}
+
+/// Mode bits of the [`certificate`] target.
+pub mod certificate_mode {
+    /// Set the issuer key id to the trusted root's and re-sign.
+    pub const RESIGN: u8 = 0x01;
+    /// Bits 1-2: the clock (see [`crate::certificate`]).
+    pub const CLOCK_SHIFT: u8 = 1;
+    /// Bits 3-4: the roots (see [`crate::certificate`]).
+    pub const ROOTS_SHIFT: u8 = 3;
+}
+
+/// Fuzzes sender certificates.
+///
+/// Layout: `[mode] certificate...`. Decoding with
+/// [`codec::decode_exact`] succeeds exactly for 144 bytes (`truncated`
+/// below, `trailing_bytes(n)` above); a decoded certificate has the input's
+/// fields, re-encodes identically, and its sender address is the spec's.
+/// Then, with mode bit 0 set, its issuer id is set to the trusted root's
+/// and it is re-signed by that issuer, and [`SenderCertificate::verify`]
+/// runs with the clock of bits 1-2 (`NOW`, `expires - 1`, `expires`,
+/// `u64::MAX`) and the roots of bits 3-4 (trusted; untrusted and trusted;
+/// none; untrusted). The result must equal an independent computation
+/// (see `expected_verify`); a success returns the certificate's key.
+pub fn certificate(data: &[u8]) {
+    let [mode, bytes @ ..] = data else {
+        return;
+    };
+    let decoded = codec::decode_exact::<SenderCertificate>(Bytes::copy_from_slice(bytes));
+    let mut cert = match bytes.len() {
+        n if n < CERTIFICATE_LEN => return assert_eq!(decoded, Err(Error::Truncated)),
+        n if n > CERTIFICATE_LEN => {
+            return assert_eq!(decoded, Err(Error::TrailingBytes(n - CERTIFICATE_LEN)))
+        }
+        _ => decoded.expect("144 bytes are a certificate"),
+    };
+    assert_eq!(&cert.signing_key[..], &bytes[..32]);
+    assert_eq!(&cert.kem_key_digest[..], &bytes[32..64]);
+    assert_eq!(cert.expires_ms.to_be_bytes()[..], bytes[64..72]);
+    assert_eq!(&cert.issuer_key_id[..], &bytes[72..80]);
+    assert_eq!(&cert.issuer_signature[..], &bytes[80..]);
+    {
+        use codec::Encode;
+        assert_eq!(cert.encoded_len(), CERTIFICATE_LEN);
+    }
+    assert_eq!(codec::encode_to_vec(&cert).expect("encodes"), bytes);
+    assert_eq!(
+        cert.sender_address().as_bytes(),
+        &spec_address(&bytes[..32], &bytes[32..64])
+    );
+
+    if mode & certificate_mode::RESIGN != 0 {
+        let trusted = fixtures::issuer();
+        let mut tbs = bytes[..72].to_vec();
+        tbs.extend(trusted.trust_root().key_id());
+        cert.issuer_key_id = *trusted.trust_root().key_id();
+        cert.issuer_signature = fixtures::issuer_signature(&tbs);
+    }
+    let now = match (mode >> certificate_mode::CLOCK_SHIFT) & 3 {
+        0 => fixtures::NOW,
+        1 => cert.expires_ms.saturating_sub(1),
+        2 => cert.expires_ms,
+        _ => u64::MAX,
+    };
+    let trusted = fixtures::issuer().trust_root().clone();
+    let untrusted = fixtures::other_issuer().trust_root().clone();
+    assert_ne!(trusted.key_id(), untrusted.key_id());
+    let roots = match (mode >> certificate_mode::ROOTS_SHIFT) & 3 {
+        0 => vec![trusted],
+        1 => vec![untrusted, trusted],
+        2 => vec![],
+        _ => vec![untrusted],
+    };
+    let got = cert.verify(&roots, now);
+    assert_eq!(got, expected_verify(&cert, &roots, now), "{cert:?} at {now}");
+    if let Ok(key) = got {
+        assert_eq!(key.as_bytes(), &cert.signing_key);
+    }
+}
+
+/// The padding schemes the [`padding`] target checks: Padmé, the LoRa
+/// buckets, no bucket at all and a short list with small buckets.
+pub const PADDING_SCHEMES: [Padding; 4] = [
+    Padding::Padme,
+    Padding::Buckets(LORA_BUCKETS),
+    Padding::Buckets(&[]),
+    Padding::Buckets(&[1, 2, 3, 100, 4096]),
+];
+
+/// Padmé computed from the paper's definition with 128-bit arithmetic:
+/// `L` rounded up to a multiple of `2^(E - S)`, `E = floor(log2 L)`,
+/// `S = floor(log2 E) + 1`.
+pub fn expected_padme(len: u64) -> u128 {
+    if len < 2 {
+        return u128::from(len);
+    }
+    let e = 63 - len.leading_zeros();
+    let s = 32 - e.leading_zeros();
+    let step = 1u128 << (e - s);
+    u128::from(len).div_ceil(step) * step
+}
+
+/// The padded length for `len` bytes (content plus marker), or `None` if
+/// it does not fit.
+fn expected_target(scheme: Padding, len: usize) -> Option<usize> {
+    match scheme {
+        Padding::Padme => usize::try_from(expected_padme(len as u64)).ok(),
+        Padding::Buckets(sizes) => sizes.iter().copied().find(|&s| s >= len),
+    }
+}
+
+/// `unpad` from `spec/04-padding.md`: strip trailing zeros, require the
+/// `0x80` marker, require the length to be the target of the content.
+fn expected_unpad(scheme: Padding, padded: &[u8]) -> Result<&[u8], CryptoError> {
+    let Some(marker) = padded.iter().rposition(|&b| b != 0) else {
+        return Err(CryptoError::BadPadding("no marker"));
+    };
+    if padded[marker] != padding::MARKER {
+        return Err(CryptoError::BadPadding("not the marker"));
+    }
+    if expected_target(scheme, marker + 1) != Some(padded.len()) {
+        return Err(CryptoError::BadPadding("wrong length"));
+    }
+    Ok(&padded[..marker])
+}
+
+/// Fuzzes padding: the whole input is unpadded and padded under every
+/// scheme of [`PADDING_SCHEMES`].
+///
+/// - [`padding::unpad`] gives the content an independent decoder finds, or
+///   a `bad_padding` error when it finds none; accepted ⇒
+///   `pad(content) == input`;
+/// - [`padding::pad`] of the input has the independently computed length
+///   (`too_long_to_pad` naming the largest bucket when none fits), is the
+///   input, the marker and zeros, unpads to the input, and Padmé adds at
+///   most 12%;
+/// - [`Padding::target`] and [`padding::padme`] of the length in the first
+///   six bytes (little-endian, below 2^48) match the paper's definition,
+///   are idempotent and monotone.
+pub fn padding(data: &[u8]) {
+    for scheme in PADDING_SCHEMES {
+        let got = padding::unpad(scheme, data);
+        match (&got, expected_unpad(scheme, data)) {
+            (Ok(content), Ok(expected)) => {
+                assert_eq!(content, &expected);
+                assert_eq!(padding::pad(scheme, content).expect("pads"), data);
+            }
+            (Err(e), Err(_)) => assert_eq!(e.class(), "bad_padding", "{e:?}"),
+            (got, expected) => panic!("{scheme:?}: got {got:?}, expected {expected:?}"),
+        }
+
+        let len = data.len() + 1;
+        match (padding::pad(scheme, data), expected_target(scheme, len)) {
+            (Ok(padded), Some(target)) => {
+                assert_eq!(padded.len(), target);
+                assert_eq!(&padded[..data.len()], data);
+                assert_eq!(padded[data.len()], padding::MARKER);
+                assert!(padded[len..].iter().all(|&b| b == 0));
+                assert_eq!(padding::unpad(scheme, &padded), Ok(data));
+                if scheme == Padding::Padme {
+                    assert!((target - len) * 100 <= len * 12, "Padmé({len}) = {target}");
+                }
+            }
+            (Err(e), None) => {
+                let Padding::Buckets(sizes) = scheme else {
+                    panic!("Padmé refused {len}: {e:?}");
+                };
+                let max = sizes.last().copied().unwrap_or(0);
+                assert_eq!(e, CryptoError::TooLongToPad { len, max });
+            }
+            (got, expected) => panic!("{scheme:?} pad: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    if let Some(bytes) = data.get(..6) {
+        let mut le = [0u8; 8];
+        le[..6].copy_from_slice(bytes);
+        let n = u64::from_le_bytes(le) as usize;
+        let p = padding::padme(n);
+        assert_eq!(p as u128, expected_padme(n as u64), "padme({n})");
+        assert_eq!(Padding::Padme.target(n), Ok(p));
+        assert_eq!(padding::padme(p), p, "padme not idempotent at {n}");
+        assert!(padding::padme(n + 1) >= p, "padme not monotone at {n}");
+    }
 }

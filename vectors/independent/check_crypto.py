@@ -33,7 +33,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS_DIR = os.path.dirname(HERE)
 UPSTREAM_DIR = os.path.join(VECTORS_DIR, "upstream")
-FILES = ["identity.json", "xwing.json", "hpke.json", "padding.json"]
+FILES = ["identity.json", "xwing.json", "hpke.json", "padding.json", "sealed_sender.json"]
 
 try:
     import jsonschema
@@ -50,6 +50,11 @@ except ImportError as e:  # pragma: no cover
 ERROR_CLASSES = frozenset({
     "wrong_length", "unknown_version", "invalid_public_key", "bad_signature",
     "non_contributory", "open_failed", "bad_padding", "too_long_to_pad",
+    # 01-wire decoding, as used by 05
+    "truncated", "invalid_length_prefix", "non_minimal_length", "too_many_items", "trailing_bytes", "malformed",
+    # 05
+    "unknown_issuer", "expired_certificate", "certificate_mismatch", "content_too_long", "wrong_recipient",
+    "replayed", "stale",
 })
 
 
@@ -400,6 +405,219 @@ def safety_number(a: bytes, b: bytes) -> str:
 
 
 # ==========================================================================
+# Sealed sender (05): certificates, the outer and inner layouts, the sender
+# signature, the replay window, the receiver procedure of §7.1
+# ==========================================================================
+
+SEALED_VERSION = 1
+CERT_LEN, TBS_LEN, SIG_LEN = 144, 80, 64
+MAX_CONTENT_LEN = 1 << 20
+MAX_CIPHERTEXT_LEN = 1 + 144 + 8 + 16 + 4 + MAX_CONTENT_LEN + 64 + 16  # 1 048 829 (§3)
+SEALED_INFO = b"qpc sealed sender v1"
+BINDING_CONTEXT = b"qpc sealed sender binding v1"
+ISSUER_KEY_ID_LABEL = b"qpc issuer key id v1"
+CERT_CONTEXT = "qpc sig v1 sender certificate"
+SEALED_CONTEXT = "qpc sig v1 sealed sender"
+U64_MAX = 2**64 - 1
+
+
+def varint_encode(n: int) -> bytes:
+    """01-wire §2 (RFC 9420 §2.1.2), minimal."""
+    if n < 1 << 6:
+        return bytes([n])
+    if n < 1 << 14:
+        return (n | 0x4000).to_bytes(2, "big")
+    assert n < 1 << 30
+    return (n | 0x80000000).to_bytes(4, "big")
+
+
+class Reader:
+    """A byte reader with the decoding rules of 01-wire §2–§3."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if len(self.data) - self.pos < n:
+            raise Reject("truncated", f"need {n} bytes, have {len(self.data) - self.pos}")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def varint(self) -> int:
+        first = self.take(1)[0]
+        prefix = first >> 6
+        if prefix == 3:
+            raise Reject("invalid_length_prefix", f"first byte {first:02x}")
+        n = (1, 2, 4)[prefix]
+        value = first & 0x3F
+        for b in self.take(n - 1):
+            value = value << 8 | b
+        if len(varint_encode(value)) != n:
+            raise Reject("non_minimal_length", f"{value} in {n} bytes")
+        return value
+
+    def opaque(self, maximum: int) -> bytes:
+        """read_opaque(r, M) of 01-wire §3.1: the limit before the bytes."""
+        n = self.varint()
+        if n > maximum:
+            raise Reject("too_many_items", f"{n} > {maximum}")
+        return self.take(n)
+
+    def finish(self) -> None:
+        if self.pos != len(self.data):
+            raise Reject("trailing_bytes", f"{len(self.data) - self.pos} bytes left")
+
+
+def issuer_key_id(issuer_public_key: bytes) -> bytes:
+    """§4.2."""
+    return hashlib.sha256(ISSUER_KEY_ID_LABEL + issuer_public_key).digest()[:8]
+
+
+def issue_certificate(issuer_seed: bytes, signing_key: bytes, kem_key_digest: bytes, expires_ms: int) -> bytes:
+    """§4.1–§4.3: tbs, then the issuer's signature over SignedContent."""
+    tbs = signing_key + kem_key_digest + expires_ms.to_bytes(8, "big") + issuer_key_id(ed_public(issuer_seed))
+    return tbs + sign(issuer_seed, CERT_CONTEXT, tbs)
+
+
+def configure_roots(roots: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """§4.4: (key, key id) per root, in order; each key must be valid."""
+    out = []
+    for key in roots:
+        need_len("trust root", key, 32)
+        signing_key_check(key)
+        out.append((key, issuer_key_id(key)))
+    return out
+
+
+def verify_certificate(cert: bytes, roots: list[tuple[bytes, bytes]], now_ms: int) -> bytes:
+    """§4.5 C1–C5; returns the certified signing key."""
+    need_len("certificate", cert, CERT_LEN)
+    candidates = [key for key, kid in roots if kid == cert[72:80]]
+    if not candidates:
+        raise Reject("unknown_issuer", cert[72:80].hex())
+    verified = False
+    for key in candidates:  # every root with the id (§4.4)
+        try:
+            verify(key, CERT_CONTEXT, cert[:TBS_LEN], cert[TBS_LEN:])
+            verified = True
+        except Reject:
+            pass
+    if not verified:
+        raise Reject("bad_signature", "issuer signature")
+    if now_ms >= int.from_bytes(cert[64:72], "big"):
+        raise Reject("expired_certificate", f"expires {int.from_bytes(cert[64:72], 'big')}, now {now_ms}")
+    signing_key_check(cert[:32])
+    return cert[:32]
+
+
+def parse_sealed(data: bytes):
+    """§7.1 R1–R6: (recipient, enc, ciphertext)."""
+    r = Reader(data)
+    version = r.take(1)[0]
+    if version != SEALED_VERSION:
+        raise Reject("unknown_version", f"sealed-sender version {version}")
+    recipient = r.take(16)
+    enc = r.take(XWING_CT_LEN)
+    ciphertext = r.opaque(MAX_CIPHERTEXT_LEN)
+    r.finish()
+    return recipient, enc, ciphertext
+
+
+def parse_inner(inner: bytes):
+    """§7.1 R12–R19: (kind, certificate, timestamp, id, padded content,
+    signature, signed fields = everything before the signature)."""
+    r = Reader(inner)
+    kind = r.take(1)[0]
+    if kind not in (0, 1):
+        raise Reject("malformed", f"inner kind {kind}")
+    cert = r.take(CERT_LEN)
+    ts = int.from_bytes(r.take(8), "big")
+    mid = r.take(16)
+    padded = r.opaque(MAX_CONTENT_LEN)
+    fields_end = r.pos
+    sig = r.take(SIG_LEN)
+    r.finish()
+    return kind, cert, ts, mid, padded, sig, inner[:fields_end]
+
+
+class ReplayWindow:
+    """§7.3, with saturating u64 arithmetic."""
+
+    def __init__(self, max_age_ms: int, max_skew_ms: int, capacity: int):
+        self.max_age, self.max_skew, self.capacity = max_age_ms, max_skew_ms, max(capacity, 1)
+        self.floor = 0
+        self.seen: set = set()
+
+    def check(self, now: int, ts: int, sender: bytes, mid: bytes) -> None:
+        if min(ts + self.max_age, U64_MAX) < now or ts <= self.floor or ts > min(now + self.max_skew, U64_MAX):
+            raise Reject("stale", f"timestamp {ts} at {now}, floor {self.floor}")
+        if (ts, sender, mid) in self.seen:
+            raise Reject("replayed")
+
+    def record(self, now: int, ts: int, sender: bytes, mid: bytes) -> None:
+        horizon = max(now - self.max_age, 0)
+        while self.seen:
+            oldest = min(self.seen)  # by timestamp, then address, then id bytes
+            if oldest[0] >= horizon and len(self.seen) < self.capacity:
+                break
+            self.floor = max(self.floor, oldest[0])
+            self.seen.remove(oldest)
+        self.seen.add((ts, sender, mid))
+
+
+class SealedReceiver:
+    """§7.1: open(now_ms, bytes) -> ("message", sender, key, ts, id, content)
+    or ("decoy",), or raises Reject."""
+
+    def __init__(self, signing_seed: bytes, kem_seed: bytes, roots: list[bytes], paddings: list[str],
+                 max_age_ms: int, max_skew_ms: int, capacity: int):
+        self.key = XWingKey(kem_seed)
+        self.address = address(ed_public(signing_seed), hashlib.sha256(self.key.pk).digest())
+        self.roots = configure_roots(roots)
+        self.paddings = paddings
+        self.window = ReplayWindow(max_age_ms, max_skew_ms, capacity)
+
+    def open(self, now: int, data: bytes):
+        recipient, enc, ciphertext = parse_sealed(data)                            # R1–R6
+        if recipient != self.address:                                              # R7
+            raise Reject("wrong_recipient", recipient.hex())
+        ctx = HpkeContext(self.key.decapsulate(enc), SEALED_INFO)                  # R8, R9
+        inner = ctx.open(bytes([SEALED_VERSION]) + recipient, ciphertext)          # R10, R11
+        kind, cert, ts, mid, padded, sig, fields = parse_inner(inner)             # R12–R19
+        sender_key = verify_certificate(cert, self.roots, now)                     # R20–R23
+        binding = ctx.export(BINDING_CONTEXT, 32)                                  # R24
+        verify(sender_key, SEALED_CONTEXT, recipient + fields + binding, sig)      # R25
+        sender = address(cert[:32], cert[32:64])
+        self.window.check(now, ts, sender, mid)                                    # R26, R27
+        content = None
+        for scheme in self.paddings:                                               # R28
+            try:
+                content = unpad(scheme, padded)
+                break
+            except Reject:
+                pass
+        if content is None:
+            raise Reject("bad_padding", f"not canonical under {self.paddings}")
+        self.window.record(now, ts, sender, mid)                                   # R29
+        return ("message", sender, sender_key, ts, mid, content) if kind == 0 else ("decoy",)
+
+
+def seal_parts(sender_seed: bytes, cert: bytes, recipient: bytes, ctx: HpkeContext, enc: bytes, kind: int,
+               ts: int, mid: bytes, padded: bytes):
+    """§6 S5–S10 after the KEM (enc and the context given): binding,
+    signed, signature, inner, sealed."""
+    binding = ctx.export(BINDING_CONTEXT, 32)
+    fields = bytes([kind]) + cert + ts.to_bytes(8, "big") + mid + varint_encode(len(padded)) + padded
+    signed = recipient + fields + binding
+    signature = sign(sender_seed, SEALED_CONTEXT, signed)
+    inner = fields + signature
+    ciphertext = ctx.seal(bytes([SEALED_VERSION]) + recipient, inner)
+    sealed = bytes([SEALED_VERSION]) + recipient + enc + varint_encode(len(ciphertext)) + ciphertext
+    return binding, signed, signature, inner, sealed
+
+
+# ==========================================================================
 # Vector checks: each returns a list of failure messages
 # ==========================================================================
 
@@ -564,6 +782,100 @@ def check_padding(v: dict) -> list[str]:
     return errs
 
 
+def check_sealed_sender(v: dict, recipients: dict) -> list[str]:
+    """`recipients` maps an encoded public identity to its seeds (from the
+    file's `open` vectors): `cryptography` cannot encapsulate with a given
+    eseed, so a seal vector is checked by decapsulating its enc with the
+    recipient's key and recomputing everything after the KEM."""
+    errs: list[str] = []
+    k = v["kind"]
+    if k == "certificate":
+        seed, signing_key, digest = h(v, "issuer_seed"), h(v, "signing_key"), h(v, "kem_key_digest")
+        encoded = issue_certificate(seed, signing_key, digest, v["expires_ms"])
+        expect(errs, "issuer key id", h(v, "issuer_key_id"), issuer_key_id(ed_public(seed)))
+        expect(errs, "encoded", h(v, "encoded"), encoded)
+        expect(errs, "sender address", h(v, "sender_address"), address(signing_key, digest))
+        roots = [bytes.fromhex(r) for r in v["roots"]]
+        outcome(errs, v, lambda: verify_certificate(encoded, configure_roots(roots), v["now_ms"]).hex(),
+                v["signing_key"])
+    elif k == "seal":
+        if "content_len" in v:
+            content = bytes(i % 251 for i in range(v["content_len"]))
+        else:
+            content = h(v, "content")
+        sender_seed, cert, recipient_pi = h(v, "sender_signing_seed"), h(v, "certificate"), h(v, "recipient_public_identity")
+        kind, ts, mid, eseed = v["message_kind"], v["timestamp_ms"], h(v, "message_id"), h(v, "eseed")
+
+        def run():
+            sk_r, kem_r = parse_public_identity(recipient_pi)                    # 02 §3.3
+            need_len("certificate", cert, CERT_LEN)
+            own_kem = XWingKey(h(v, "sender_kem_seed")).pk                        # S0
+            if cert[:32] != ed_public(sender_seed) or cert[32:64] != hashlib.sha256(own_kem).digest():
+                raise Reject("certificate_mismatch")
+            need_len("message id", mid, 16)
+            need_len("eseed", eseed, 64)
+            padded = pad(v["padding"], content)                                   # S2
+            if len(padded) > MAX_CONTENT_LEN:                                     # S3
+                raise Reject("content_too_long", f"{len(padded)} bytes")
+            ct_x = encapsulation_x25519(kem_r, eseed)                             # S4 (X25519 half)
+            recipient = address(sk_r, hashlib.sha256(kem_r).digest())             # S5
+            sealed = h(v, "sealed")
+            got_recipient, enc, _ = parse_sealed(sealed)
+            if got_recipient != recipient or enc[MLKEM_CT_LEN:] != ct_x:
+                return ("outer recipient or ct_X differs",)
+            seeds = recipients.get(recipient_pi)
+            if seeds is None:
+                raise AssertionError("no open vector has this recipient: cannot decapsulate")
+            ctx = HpkeContext(XWingKey(seeds[1]).decapsulate(enc), SEALED_INFO)
+            return (padded,) + seal_parts(sender_seed, cert, recipient, ctx, enc, kind, ts, mid, padded)
+
+        names = ["padded_content", "binding", "signed", "signature", "inner", "sealed"]
+        want = None if "expected_error" in v else tuple(h(v, n) for n in names)
+        try:
+            got = run()
+        except Reject as e:
+            if "expected_error" in v:
+                expect(errs, "error class", e.cls, v["expected_error"])
+            else:
+                errs.append(f"rejected: {e}")
+            return errs
+        if want is None:
+            errs.append(f"accepted, want {v['expected_error']}")
+        elif len(got) != len(want):
+            errs.append(got[0])
+        else:
+            for name, g, w in zip(names, got, want):
+                expect(errs, name, g, w)
+    elif k == "open":
+        try:
+            rx = SealedReceiver(h(v, "recipient_signing_seed"), h(v, "recipient_kem_seed"),
+                                [bytes.fromhex(r) for r in v["roots"]], v["paddings"],
+                                v["max_age_ms"], v["max_skew_ms"], v["capacity"])
+        except Reject as e:
+            return [f"receiver configuration refused: {e}"]
+        for i, st in enumerate(v["steps"]):
+            try:
+                got = rx.open(st["now_ms"], h(st, "sealed"))
+            except Reject as e:
+                got = (e.cls,)
+            if got[0] != st["result"]:
+                errs.append(f"step {i}: got {got[0]}, want {st['result']}")
+                continue
+            if got[0] == "message":
+                _, sender, key, ts, mid, content = got
+                expect(errs, f"step {i} sender", sender, h(st, "sender"))
+                expect(errs, f"step {i} sender key", key, h(st, "sender_key"))
+                expect(errs, f"step {i} timestamp", ts, st["timestamp_ms"])
+                expect(errs, f"step {i} message id", mid, h(st, "message_id"))
+                expect(errs, f"step {i} content", content, h(st, "content"))
+        last = v["steps"][-1]["result"]
+        expect(errs, "expected_error (the last step's class)", v.get("expected_error"),
+               None if last in ("message", "decoy") else last)
+    else:
+        errs.append(f"unknown kind {k}")
+    return errs
+
+
 # ==========================================================================
 # Self-tests: hand-derived and upstream facts, before any vector file
 # ==========================================================================
@@ -614,6 +926,49 @@ def self_test() -> None:
             assert receiver.open(aad, bytes.fromhex(e["ct"])) == pt
         for x in s["exports"]:
             assert sender.export(bytes.fromhex(x["exporter_context"]), x["L"]).hex() == x["exported_value"]
+    # Sealed sender (05): the worked certificate of §12.1, sizes of §8, the
+    # replay window rules of §7.3.
+    issuer_pub = ed_public(bytes([9]) * 32)
+    assert issuer_pub.hex() == "fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618"
+    assert issuer_key_id(issuer_pub).hex() == "55dd1a345528ded5"
+    alice_key, alice_digest = ed_public(bytes([1]) * 32), hashlib.sha256(XWingKey(bytes([2]) * 32).pk).digest()
+    cert = issue_certificate(bytes([9]) * 32, alice_key, alice_digest, 1_700_086_400_000)
+    assert cert.hex() == ("8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
+                          "01eba7f63ebe3bde984385c499280859aac9a8c403804fe47ebbf31982d74353"
+                          "0000018bd50bc400" "55dd1a345528ded5"
+                          "68bdcf424a8ff5ea6341a6d12ff823684cffeb01e90bc0180bf1754427811d79"
+                          "2e751639e89e05dacff860e6322da4671522cbf408ddbf2dac1e3fe479c75006")
+    assert address(alice_key, alice_digest).hex() == "518e68596a79c6d5e723e0f428c1d336"
+    assert MAX_CIPHERTEXT_LEN == 1_048_829
+    for length, sealed_len in [(0, 1390), (100, 1494), (1024, 2478), (4096, 5742), (16384, 18802), (65536, 68978)]:
+        p = padme(length + 1)
+        c = 233 + len(varint_encode(p)) + p + 16
+        assert 1 + 16 + 1120 + len(varint_encode(c)) + c == sealed_len, length
+    w = ReplayWindow(1000, 100, 2)
+    a = bytes(16)
+    for ts, mid in [(4500, b"1"), (4600, b"2")]:
+        w.check(5000, ts, a, mid)
+        w.record(5000, ts, a, mid)
+    for args, cls in [((5000, 4500, a, b"1"), "replayed"), ((5000, 3999, a, b"3"), "stale"),
+                      ((5000, 5101, a, b"3"), "stale")]:
+        try:
+            w.check(*args)
+            raise AssertionError(f"accepted {args}")
+        except Reject as e:
+            assert e.cls == cls, (args, e.cls)
+    w.check(5000, 5100, a, b"3")
+    w.record(5000, 5100, a, b"3")            # evicts 4500 for room: the floor rises
+    assert w.floor == 4500 and len(w.seen) == 2
+    w.record(7000, 6500, a, b"4")            # 4600 and 5100 age out: the floor rises to 5100
+    assert w.floor == 5100 and len(w.seen) == 1
+    for raw, cls in [(b"", "truncated"), (b"\xc0", "invalid_length_prefix"), (b"\x40\x05", "non_minimal_length"),
+                     (b"\x40", "truncated")]:
+        try:
+            Reader(raw).varint()
+            raise AssertionError(raw)
+        except Reject as e:
+            assert e.cls == cls, (raw, e.cls)
+    assert Reader(b"\x40\xfb").varint() == 251 and varint_encode(251) == b"\x40\xfb"
 
 
 # ==========================================================================
@@ -650,11 +1005,19 @@ def check_file(path: str) -> tuple[int, int]:
         for v in vectors:
             if isinstance(v, dict) and v.get("kind") == "kem":
                 pk_to_seed[bytes.fromhex(v["pk"])] = bytes.fromhex(v["seed"])
+    recipients = {}
+    if protocol == "qpc-sealed-sender":
+        for v in vectors:
+            if isinstance(v, dict) and v.get("kind") == "open":
+                seeds = (bytes.fromhex(v["recipient_signing_seed"]), bytes.fromhex(v["recipient_kem_seed"]))
+                if seeds not in recipients.values():
+                    recipients[public_from_seeds(*seeds)] = seeds
     checks = {
         "qpc-identity": check_identity,
         "qpc-xwing": lambda v: check_xwing(v, pk_to_seed),
         "qpc-hpke": check_hpke,
         "qpc-padding": check_padding,
+        "qpc-sealed-sender": lambda v: check_sealed_sender(v, recipients),
     }
     check = checks.get(protocol)
     if check is None:

@@ -13,6 +13,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 pub mod hpke;
 pub mod identity;
 pub mod padding;
+pub mod sealed_sender;
 pub mod wire;
 pub mod xwing;
 
@@ -82,6 +83,12 @@ pub const SUITES: &[Suite] = &[
         protocol: padding::PROTOCOL,
         generate: padding::generate,
         verify: verify_json::<padding::PaddingVector>,
+    },
+    Suite {
+        file: "sealed_sender.json",
+        protocol: sealed_sender::PROTOCOL,
+        generate: sealed_sender::generate,
+        verify: verify_json::<sealed_sender::SealedSenderVector>,
     },
 ];
 
