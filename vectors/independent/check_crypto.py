@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Independent checker for qpc's crypto vectors: identity.json, xwing.json,
-hpke.json and padding.json.
+hpke.json, padding.json and sealed_sender.json.
 
-Written from spec/02-identity.md, spec/03-hybrid-kem-hpke.md and
-spec/04-padding.md (and the standards they cite: RFC 8032, RFC 7748,
+Written from spec/02-identity.md, spec/03-hybrid-kem-hpke.md,
+spec/04-padding.md and spec/05-sealed-sender.md (and the standards they
+cite: RFC 8032, RFC 7748,
 FIPS 203, draft-connolly-cfrg-xwing-kem-06, RFC 9180, draft-ietf-hpke-pq),
 in Python 3 with hashlib/hmac, the `cryptography` package (>= 47: Ed25519,
 X25519, ML-KEM-768, ChaCha20Poly1305) and `jsonschema`. It shares no code
@@ -15,9 +16,17 @@ What it cannot do with `cryptography` alone, and how it checks instead:
   the recipient's key (a wrong ML-KEM ciphertext decapsulates, by implicit
   rejection, to an unrelated secret) and by recomputing its X25519 half
   from `eseed`.
+- For the same reason a sealed-sender `seal` vector is checked after the
+  KEM: its `enc` is decapsulated with the recipient's key (whose seeds come
+  from an `open` vector of the same file), and the binding, signed bytes,
+  signature, inner message, AEAD ciphertext and the whole sealed message
+  are recomputed from the inputs and compared. `open` transcripts run the
+  receiver of 05 §7.1 (outer and inner layouts, recipient, HPKE open,
+  certificate, sender signature over the exact signed bytes with the
+  binding, the replay window of §7.3, padding) step by step.
 
 Usage: python3 vectors/independent/check_crypto.py [FILE...]
-(default: the four files in vectors/). Prints `<file>: N passed, M failed`
+(default: the five files in vectors/). Prints `<file>: N passed, M failed`
 per file; exit status 0 if all pass, 1 on any failure, 2 if a dependency
 is missing.
 """
