@@ -8,7 +8,7 @@ use qpc_crypto::xwing::{self, XWingPublicKey, XWingSecretKey, ENCAPS_RANDOMNESS_
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{expect_eq, expect_error, to_json, HexBytes, Vector, VectorFile};
+use crate::{expect_eq, expect_error, HexBytes, Vector};
 
 /// The `protocol` field of `hpke.json`.
 pub const PROTOCOL: &str = "qpc-hpke";
@@ -752,17 +752,7 @@ pub fn generate() -> String {
     let contexts: Vec<HpkeVector> = context_specs().iter().map(context).collect();
     let opens = opens(&contexts[0], &contexts[1]);
     let vectors: Vec<HpkeVector> = [contexts, opens, seals(), derivations()].concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/03-hybrid-kem-hpke.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/03-hybrid-kem-hpke.md", vectors)
 }
 
 #[cfg(test)]
@@ -771,13 +761,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_with_unique_names() {
-        let text = generate();
-        assert_eq!(text, generate());
-        let file: VectorFile<HpkeVector> = serde_json::from_str(&text).unwrap();
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len());
+        let _file = crate::assert_sound_generation::<HpkeVector>(generate);
     }
 
     #[test]

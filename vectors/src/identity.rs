@@ -9,7 +9,7 @@ use qpc_crypto::identity::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{expect_eq, expect_error, to_json, HexBytes, Vector, VectorFile};
+use crate::{expect_eq, expect_error, HexBytes, Vector};
 
 /// The `protocol` field of `identity.json`.
 pub const PROTOCOL: &str = "qpc-identity";
@@ -953,35 +953,16 @@ pub fn generate() -> String {
         signatures(&people[0], &people[1]),
     ]
     .concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/02-identity.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/02-identity.md", vectors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn file() -> VectorFile<IdentityVector> {
-        serde_json::from_str(&generate()).unwrap()
-    }
-
     #[test]
     fn generation_is_deterministic_with_unique_names() {
-        assert_eq!(generate(), generate());
-        let file = file();
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len());
+        let file = crate::assert_sound_generation::<IdentityVector>(generate);
         let negative = file
             .vectors
             .iter()

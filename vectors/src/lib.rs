@@ -101,6 +101,39 @@ pub struct VectorResult {
     pub failure: Option<String>,
 }
 
+/// Checks every generated vector against qpc — a generator must never write
+/// a vector its own implementation fails, so this panics on the first
+/// failure — and serialises the file (format version 1).
+pub fn checked_file<V: Vector + Serialize>(protocol: &str, spec: &str, vectors: Vec<V>) -> String {
+    for v in &vectors {
+        if let Err(e) = v.check() {
+            panic!("generated vector {} fails: {e}", v.name());
+        }
+    }
+    to_json(&VectorFile {
+        protocol: protocol.into(),
+        spec: spec.into(),
+        version: 1,
+        vectors,
+    })
+}
+
+/// Test support: generation is deterministic and vector names are unique;
+/// returns the parsed file for further checks.
+#[cfg(test)]
+pub(crate) fn assert_sound_generation<V: Vector + DeserializeOwned>(
+    generate: fn() -> String,
+) -> VectorFile<V> {
+    let text = generate();
+    assert_eq!(text, generate(), "generation is deterministic");
+    let file: VectorFile<V> = serde_json::from_str(&text).expect("the file parses");
+    let mut names: Vec<_> = file.vectors.iter().map(|v| v.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), file.vectors.len(), "vector names are unique");
+    file
+}
+
 /// Serialises a vector file as pretty JSON with a final newline.
 pub fn to_json<V: Serialize>(file: &VectorFile<V>) -> String {
     let mut text = serde_json::to_string_pretty(file).expect("vectors serialise");

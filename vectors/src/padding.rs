@@ -5,7 +5,7 @@ use qpc_crypto::padding::{pad, unpad, Padding, LORA_BUCKETS};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{expect_eq, expect_error, to_json, HexBytes, Vector, VectorFile};
+use crate::{expect_eq, expect_error, HexBytes, Vector};
 
 /// The `protocol` field of `padding.json`.
 pub const PROTOCOL: &str = "qpc-padding";
@@ -375,17 +375,7 @@ fn unpads() -> Vec<PaddingVector> {
 /// vectors.
 pub fn generate() -> String {
     let vectors: Vec<PaddingVector> = [pads(), unpads()].concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/04-padding.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/04-padding.md", vectors)
 }
 
 #[cfg(test)]
@@ -395,13 +385,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_with_unique_names() {
-        let text = generate();
-        assert_eq!(text, generate());
-        let file: VectorFile<PaddingVector> = serde_json::from_str(&text).unwrap();
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len());
+        let _file = crate::assert_sound_generation::<PaddingVector>(generate);
     }
 
     /// The tables of spec/04-padding.md §2 and §5, and its worked examples.

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::padding::Scheme;
-use crate::{expect_eq, expect_error, to_json, HexBytes, Vector, VectorFile};
+use crate::{expect_eq, expect_error, HexBytes, Vector};
 
 /// The `protocol` field of `sealed_sender.json`.
 pub const PROTOCOL: &str = "qpc-sealed-sender";
@@ -2623,24 +2623,14 @@ pub fn generate() -> String {
         window_and_padding(&w),
     ]
     .concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/05-sealed-sender.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/05-sealed-sender.md", vectors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn file() -> VectorFile<SealedSenderVector> {
+    fn file() -> crate::VectorFile<SealedSenderVector> {
         serde_json::from_str(&generate()).unwrap()
     }
 
@@ -2654,13 +2644,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_with_unique_names() {
-        let text = generate();
-        assert_eq!(text, generate());
-        let file: VectorFile<SealedSenderVector> = serde_json::from_str(&text).unwrap();
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len());
+        let file = crate::assert_sound_generation::<SealedSenderVector>(generate);
         let negative = file.vectors.iter().filter(|v| is_negative(v)).count();
         assert!(negative >= 90, "{negative} negative vectors");
     }
@@ -2734,7 +2718,7 @@ mod tests {
     #[test]
     fn a_tampered_vector_fails() {
         let text = generate();
-        let file: VectorFile<SealedSenderVector> = serde_json::from_str(&text).unwrap();
+        let file: crate::VectorFile<SealedSenderVector> = serde_json::from_str(&text).unwrap();
         let SealedSenderCase::Seal {
             sealed: Some(sealed),
             ..

@@ -11,7 +11,7 @@ use qpc_crypto::xwing::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{expect_eq, expect_error, to_json, HexBytes, Vector, VectorFile};
+use crate::{expect_eq, expect_error, HexBytes, Vector};
 
 /// The `protocol` field of `xwing.json`.
 pub const PROTOCOL: &str = "qpc-xwing";
@@ -549,17 +549,7 @@ fn decapsulations() -> Vec<XWingVector> {
 /// vectors.
 pub fn generate() -> String {
     let vectors: Vec<XWingVector> = [kems(), encapsulations(), decapsulations()].concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/03-hybrid-kem-hpke.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/03-hybrid-kem-hpke.md", vectors)
 }
 
 #[cfg(test)]
@@ -568,13 +558,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_includes_the_official_vectors() {
-        let text = generate();
-        assert_eq!(text, generate());
-        let file: VectorFile<XWingVector> = serde_json::from_str(&text).unwrap();
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len());
+        let file = crate::assert_sound_generation::<XWingVector>(generate);
         let official = file
             .vectors
             .iter()

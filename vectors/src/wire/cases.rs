@@ -8,7 +8,6 @@ use super::{
     decode_stream, run_negotiation, FrameFields, HelloFields, Hex, NegotiationStep, WireCase,
     WireVector, PROTOCOL,
 };
-use crate::{to_json, Vector, VectorFile};
 
 const MIB: u32 = 1 << 20;
 
@@ -686,17 +685,7 @@ fn negotiations() -> Vec<WireVector> {
 pub fn generate() -> String {
     let vectors: Vec<WireVector> =
         [varints(), frames(), streams(), hellos(), negotiations()].concat();
-    for v in &vectors {
-        if let Err(e) = v.check() {
-            panic!("generated vector {} fails: {e}", v.name);
-        }
-    }
-    to_json(&VectorFile {
-        protocol: PROTOCOL.into(),
-        spec: "spec/01-wire.md".into(),
-        version: 1,
-        vectors,
-    })
+    crate::checked_file(PROTOCOL, "spec/01-wire.md", vectors)
 }
 
 #[cfg(test)]
@@ -715,9 +704,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_large_enough() {
-        let text = generate();
-        assert_eq!(text, generate());
-        let file: VectorFile<WireVector> = serde_json::from_str(&text).unwrap();
+        let file = crate::assert_sound_generation::<WireVector>(generate);
         let negative = file
             .vectors
             .iter()
@@ -734,9 +721,5 @@ mod tests {
             "{} vectors, {negative} negative",
             file.vectors.len()
         );
-        let mut names: Vec<_> = file.vectors.iter().map(|v| &v.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), file.vectors.len(), "names are unique");
     }
 }
