@@ -6,7 +6,6 @@
 use qpc_crypto::hpke;
 use qpc_crypto::xwing::{self, XWingPublicKey, XWingSecretKey, ENCAPS_RANDOMNESS_LEN};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{expect_eq, expect_error, HexBytes, Vector};
 
@@ -293,19 +292,7 @@ impl Vector for HpkeVector {
 // Generation
 // ---------------------------------------------------------------------------
 
-/// Deterministic bytes: SHA-256("qpc vectors " || label || counter) blocks.
-fn bytes(label: &str, len: usize) -> Vec<u8> {
-    (0u32..)
-        .flat_map(|i| {
-            Sha256::new()
-                .chain_update(b"qpc vectors ")
-                .chain_update(label.as_bytes())
-                .chain_update(i.to_be_bytes())
-                .finalize()
-        })
-        .take(len)
-        .collect()
-}
+use crate::deterministic_bytes as bytes;
 
 fn vector(name: &str, description: &str, case: HpkeCase) -> HpkeVector {
     HpkeVector {

@@ -134,6 +134,23 @@ pub(crate) fn assert_sound_generation<V: Vector + DeserializeOwned>(
     file
 }
 
+/// Deterministic test bytes: SHA-256("qpc vectors " || label || counter)
+/// blocks, truncated to `len`. Independent checkers need not reproduce it:
+/// every vector carries its bytes.
+pub fn deterministic_bytes(label: &str, len: usize) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    (0u32..)
+        .flat_map(|i| {
+            Sha256::new()
+                .chain_update(b"qpc vectors ")
+                .chain_update(label.as_bytes())
+                .chain_update(i.to_be_bytes())
+                .finalize()
+        })
+        .take(len)
+        .collect()
+}
+
 /// Serialises a vector file as pretty JSON with a final newline.
 pub fn to_json<V: Serialize>(file: &VectorFile<V>) -> String {
     let mut text = serde_json::to_string_pretty(file).expect("vectors serialise");

@@ -35,7 +35,6 @@ use qpc_crypto::xwing::ENCAPS_RANDOMNESS_LEN;
 use qpc_crypto::Error;
 use qpc_wire::codec;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::padding::Scheme;
 use crate::{expect_eq, expect_error, HexBytes, Vector};
@@ -788,19 +787,7 @@ const NEUTRAL: [u8; 32] = {
     p
 };
 
-/// Deterministic bytes: SHA-256("qpc vectors " || label || counter) blocks.
-fn bytes(label: &str, len: usize) -> Vec<u8> {
-    (0u32..)
-        .flat_map(|i| {
-            Sha256::new()
-                .chain_update(b"qpc vectors ")
-                .chain_update(label.as_bytes())
-                .chain_update(i.to_be_bytes())
-                .finalize()
-        })
-        .take(len)
-        .collect()
-}
+use crate::deterministic_bytes as bytes;
 
 fn message_id(label: &str) -> [u8; 16] {
     bytes(&format!("sealed id {label}"), 16)

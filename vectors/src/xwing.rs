@@ -9,7 +9,6 @@ use qpc_crypto::xwing::{
     PUBLIC_KEY_LEN,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{expect_eq, expect_error, HexBytes, Vector};
 
@@ -205,19 +204,7 @@ struct Upstream {
     ct: Vec<u8>,
 }
 
-/// Deterministic bytes: SHA-256("qpc vectors " || label || counter) blocks.
-fn bytes(label: &str, len: usize) -> Vec<u8> {
-    (0u32..)
-        .flat_map(|i| {
-            Sha256::new()
-                .chain_update(b"qpc vectors ")
-                .chain_update(label.as_bytes())
-                .chain_update(i.to_be_bytes())
-                .finalize()
-        })
-        .take(len)
-        .collect()
-}
+use crate::deterministic_bytes as bytes;
 
 fn vector(name: &str, description: &str, case: XWingCase) -> XWingVector {
     XWingVector {
