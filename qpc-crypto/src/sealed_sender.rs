@@ -468,10 +468,14 @@ mod tests {
         let sender = Sender::new(&w.alice, cert).unwrap();
         let bob = w.bob.identity().public().clone();
         let padded = padding::pad(Padding::Buckets(padding::LORA_BUCKETS), b"on air").unwrap();
-        let msg = sender.seal_padded_derand(&bob, Kind::Message, NOW, [7; 16], &padded, &[7; 64]).unwrap();
+        let msg = sender
+            .seal_padded_derand(&bob, Kind::Message, NOW, [7; 16], &padded, &[7; 64])
+            .unwrap();
         assert_eq!(w.bob.open(NOW, &msg).unwrap().unwrap().content, b"on air");
         let huge = vec![0; MAX_CONTENT_LEN + 1];
-        let err = sender.seal_padded_derand(&bob, Kind::Message, NOW, [8; 16], &huge, &[8; 64]).unwrap_err();
+        let err = sender
+            .seal_padded_derand(&bob, Kind::Message, NOW, [8; 16], &huge, &[8; 64])
+            .unwrap_err();
         assert_eq!(err.class(), "content_too_long");
     }
 

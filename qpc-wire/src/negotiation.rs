@@ -36,7 +36,9 @@ use core::time::Duration;
 
 use crate::frame::{Frame, FrameType};
 use crate::version::V1;
-use crate::{codec, varint, DecoderConfig, Error, FrameEncoder, Hello, Result, Timestamp, VersionSet};
+use crate::{
+    codec, varint, DecoderConfig, Error, FrameEncoder, Hello, Result, Timestamp, VersionSet,
+};
 
 /// What a [`Negotiator`] offers and how long it waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,7 +315,10 @@ mod tests {
         let mut a = Negotiator::new(config.clone(), T0).unwrap();
         let mut b = negotiator(&[1], &[]);
         let hello = Frame::decode(b.poll_transmit().unwrap(), &config.decoder_config()).unwrap();
-        assert_eq!(a.handle_frame(T0, &hello).unwrap_err().class(), "no_common_version");
+        assert_eq!(
+            a.handle_frame(T0, &hello).unwrap_err().class(),
+            "no_common_version"
+        );
     }
 
     #[test]
