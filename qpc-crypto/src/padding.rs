@@ -40,22 +40,38 @@ pub enum Padding {
     Buckets(&'static [usize]),
 }
 
-/// Padmé: `len` rounded up so that only its top bits vary.
+/// Padmé: `len` rounded up so that only its top bits vary. Total: for the
+/// (unallocatable) lengths within 2^57 of `usize::MAX` whose rounding would
+/// overflow it returns `usize::MAX`; [`Padding::target`] reports those as
+/// [`Error::TooLongToPad`].
 pub const fn padme(len: usize) -> usize {
+    match checked_padme(len) {
+        Some(padded) => padded,
+        None => usize::MAX,
+    }
+}
+
+const fn checked_padme(len: usize) -> Option<usize> {
     if len < 2 {
-        return len;
+        return Some(len);
     }
     let e = usize::BITS - 1 - len.leading_zeros(); // floor(log2 len)
     let s = u32::BITS - 1 - e.leading_zeros() + 1; // floor(log2 e) + 1
     let mask = (1usize << (e - s)) - 1;
-    (len + mask) & !mask
+    match len.checked_add(mask) {
+        Some(up) => Some(up & !mask),
+        None => None,
+    }
 }
 
 impl Padding {
     /// The padded size for an unpadded length `len` (content plus marker).
     pub fn target(self, len: usize) -> Result<usize, Error> {
         match self {
-            Padding::Padme => Ok(padme(len)),
+            Padding::Padme => checked_padme(len).ok_or(Error::TooLongToPad {
+                len,
+                max: usize::MAX,
+            }),
             Padding::Buckets(sizes) => {
                 sizes
                     .iter()
@@ -128,6 +144,22 @@ mod tests {
         }
         // The worst case is Padmé(129) = 144: 15/129 = 11.63%.
         assert_eq!(worst.1, 129, "worst {worst:?}");
+    }
+
+    #[test]
+    fn huge_lengths_do_not_overflow() {
+        for len in [usize::MAX, usize::MAX - (1 << 56), (usize::MAX >> 7) << 7] {
+            assert!(padme(len) >= len);
+            assert!(
+                matches!(Padding::Padme.target(len), Ok(t) if t >= len)
+                    || Padding::Padme.target(len).is_err()
+            );
+        }
+        assert_eq!(
+            Padding::Padme.target(usize::MAX).unwrap_err().class(),
+            "too_long_to_pad"
+        );
+        assert_eq!(padme(1 << 62), 1 << 62);
     }
 
     #[test]
