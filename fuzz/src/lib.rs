@@ -16,7 +16,7 @@
 //! | [`sealed_sender`] | [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) | accepted ⇒ a canonical [`SealedMessage`] for the receiver from the certified sender, refused when replayed; failures leave the receiver unchanged |
 //! | [`sealed_inner`] | [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) on a genuine envelope around fuzzed plaintext | the outcome equals an independent computation of every check of `spec/05` (inner layout, certificate, signature, window, padding) |
 //! | [`certificate`] | [`codec::decode_exact`]`::<`[`SenderCertificate`]`>`, [`SenderCertificate::verify`] | layout exact and canonical; `verify` equals an independent computation for several roots and clocks |
-//! | [`padding`] | [`padding::unpad`], [`padding::pad`] | `unpad` equals an independent decoder under Padmé and bucket lists; accepted ⇒ `pad(content) == input`; padding round-trips within 12% |
+//! | [`padding()`] | [`padding::unpad`], [`padding::pad`] | `unpad` equals an independent decoder under Padmé and bucket lists; accepted ⇒ `pad(content) == input`; padding round-trips within 12% |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -28,6 +28,7 @@
 //! each function's documentation.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use bytes::{Bytes, BytesMut};
 use ed25519_dalek::SigningKey;
@@ -40,9 +41,9 @@ use qpc_crypto::identity::{
 use qpc_crypto::padding::{self, Padding, LORA_BUCKETS};
 use qpc_crypto::sealed_sender::{Opened, ReceiverConfig, SealedMessage};
 use qpc_crypto::xwing::{
-    SharedSecret, XWingCiphertext, XWingPublicKey, CIPHERTEXT_LEN,
-    PUBLIC_KEY_LEN,
+    SharedSecret, XWingCiphertext, XWingPublicKey, CIPHERTEXT_LEN, PUBLIC_KEY_LEN,
 };
+use qpc_crypto::Error as CryptoError;
 use qpc_wire::codec;
 use qpc_wire::varint;
 use qpc_wire::version::V1;
@@ -50,6 +51,7 @@ use qpc_wire::{
     DecoderConfig, Error, Frame, FrameDecoder, FrameEncoder, FrameHeader, FrameType, Hello,
     Negotiated, Negotiator, NegotiatorConfig, Timestamp, VersionSet,
 };
+use sha2::{Digest, Sha256};
 
 pub mod fixtures;
 pub mod seeds;
@@ -654,10 +656,6 @@ fn peer_agrees(negotiated: &Negotiated, our_frame: Bytes) {
 // qpc-crypto targets
 // ---------------------------------------------------------------------------
 
-use qpc_crypto::Error as CryptoError;
-use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
-
 /// ML-KEM's modulus q.
 const MLKEM_Q: u16 = 3329;
 /// Bytes of 12-bit coefficients in an ML-KEM-768 encapsulation key (the 32
@@ -909,9 +907,15 @@ fn check_secret_identity(data: &[u8]) {
         &spec_address(public.signing_key().as_bytes(), &digest)
     );
     // An honest identity is always a valid public identity.
-    assert_eq!(PublicIdentity::from_bytes(&public.to_bytes()).as_ref(), Ok(public));
+    assert_eq!(
+        PublicIdentity::from_bytes(&public.to_bytes()).as_ref(),
+        Ok(public)
+    );
     let signature = id.sign(SignatureContext::Test, data);
-    assert_eq!(public.verify(SignatureContext::Test, data, &signature), Ok(()));
+    assert_eq!(
+        public.verify(SignatureContext::Test, data, &signature),
+        Ok(())
+    );
     assert_eq!(
         public.verify(SignatureContext::SealedSender, data, &signature),
         Err(CryptoError::BadSignature("sealed-sender message"))
@@ -1053,7 +1057,11 @@ fn check_decapsulation(ct: &[u8; CIPHERTEXT_LEN]) -> Result<SharedSecret, Crypto
     let ss = ours.expect("decapsulation of a contributory ciphertext");
     let theirs = theirs.expect("RustCrypto refused a contributory ciphertext");
     assert_eq!(ss.as_bytes()[..], theirs[..], "shared secret differs");
-    assert_eq!(key.decapsulate(&parsed).as_ref(), Ok(&ss), "not deterministic");
+    assert_eq!(
+        key.decapsulate(&parsed).as_ref(),
+        Ok(&ss),
+        "not deterministic"
+    );
     Ok(ss)
 }
 
@@ -1153,7 +1161,9 @@ pub fn hpke_open(data: &[u8]) {
     }
 }
 
-/// Error classes [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) may report for hostile input.
+/// Error classes [`Receiver::open`] may report for hostile input.
+///
+/// [`Receiver::open`]: qpc_crypto::sealed_sender::Receiver::open
 const SEALED_ERROR_CLASSES: &[&str] = &[
     "truncated",
     "non_minimal_length",
@@ -1174,7 +1184,7 @@ const SEALED_ERROR_CLASSES: &[&str] = &[
     "bad_padding",
 ];
 
-/// Fuzzes [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) with raw bytes: a fresh receiver for Bob
+/// Fuzzes [`Receiver::open`] with raw bytes: a fresh receiver for Bob
 /// trusting [`fixtures::issuer`], at [`fixtures::NOW`]. The seeds are
 /// genuine sealed messages (and near misses), which libFuzzer mutates.
 ///
@@ -1185,6 +1195,8 @@ const SEALED_ERROR_CLASSES: &[&str] = &[
 /// error (failures leave the receiver unchanged). Accepted ⇒ addressed to
 /// Bob, from Alice (the only certified sender) with her key, timestamp in
 /// the window, and opening it again is `replayed`.
+///
+/// [`Receiver::open`]: qpc_crypto::sealed_sender::Receiver::open
 pub fn sealed_sender(data: &[u8]) {
     let mut bob = fixtures::receiver();
     let first = bob.open(fixtures::NOW, data);
@@ -1216,7 +1228,11 @@ pub fn sealed_sender(data: &[u8]) {
                 SEALED_ERROR_CLASSES.contains(&e.class()),
                 "unexpected error {e:?}"
             );
-            assert_eq!(bob.open(fixtures::NOW, data).err(), Some(e), "state changed");
+            assert_eq!(
+                bob.open(fixtures::NOW, data).err(),
+                Some(e),
+                "state changed"
+            );
         }
     }
 }
@@ -1234,7 +1250,7 @@ fn check_opened(opened: &Opened) {
 
 /// Fuzzes the inside of sealed messages: the input is the inner plaintext,
 /// which the harness seals to Bob in a genuine HPKE envelope, so that
-/// decryption succeeds and every later check of [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) is
+/// decryption succeeds and every later check of [`Receiver::open`] is
 /// reached.
 ///
 /// Layout: `[mode] [eseed] inner...` (see
@@ -1253,6 +1269,8 @@ fn check_opened(opened: &Opened) {
 /// timestamp window; padding under Padmé or the LoRa buckets; then `None`
 /// for a decoy or the opened message. Opening the same bytes again gives
 /// `replayed` after a success and the same error after a failure.
+///
+/// [`Receiver::open`]: qpc_crypto::sealed_sender::Receiver::open
 pub fn sealed_inner(data: &[u8]) {
     let Some(input) = fixtures::sealed_inner_message(data) else {
         return;
@@ -1294,7 +1312,9 @@ fn expected_inner_outcome(plaintext: &[u8], binding: &[u8]) -> Result<Option<Ope
     let content = [Padding::Padme, Padding::Buckets(LORA_BUCKETS)]
         .into_iter()
         .find_map(|scheme| expected_unpad(scheme, &inner.padded_content).ok())
-        .ok_or(CryptoError::BadPadding("not padded under an accepted scheme"))?;
+        .ok_or(CryptoError::BadPadding(
+            "not padded under an accepted scheme",
+        ))?;
     Ok((inner.kind == 0).then(|| Opened {
         sender: Address::derive(&cert.signing_key, &cert.kem_key_digest),
         sender_key,
@@ -1432,13 +1452,17 @@ pub fn certificate(data: &[u8]) {
         _ => vec![untrusted],
     };
     let got = cert.verify(&roots, now);
-    assert_eq!(got, expected_verify(&cert, &roots, now), "{cert:?} at {now}");
+    assert_eq!(
+        got,
+        expected_verify(&cert, &roots, now),
+        "{cert:?} at {now}"
+    );
     if let Ok(key) = got {
         assert_eq!(key.as_bytes(), &cert.signing_key);
     }
 }
 
-/// The padding schemes the [`padding`] target checks: Padmé, the LoRa
+/// The padding schemes the [`padding()`] target checks: Padmé, the LoRa
 /// buckets, no bucket at all and a short list with small buckets.
 pub const PADDING_SCHEMES: [Padding; 4] = [
     Padding::Padme,
@@ -1495,8 +1519,9 @@ fn expected_unpad(scheme: Padding, padded: &[u8]) -> Result<&[u8], CryptoError> 
 ///   input, the marker and zeros, unpads to the input, and Padmé adds at
 ///   most 12%;
 /// - [`Padding::target`] and [`padding::padme`] of the length in the first
-///   six bytes (little-endian, below 2^48) match the paper's definition,
-///   are idempotent and monotone.
+///   eight bytes (little-endian) match the paper's definition computed in
+///   128 bits, are idempotent and monotone; where rounding up overflows
+///   `usize`, `padme` saturates and `target` is `too_long_to_pad`.
 pub fn padding(data: &[u8]) {
     for scheme in PADDING_SCHEMES {
         let got = padding::unpad(scheme, data);
@@ -1532,14 +1557,31 @@ pub fn padding(data: &[u8]) {
         }
     }
 
-    if let Some(bytes) = data.get(..6) {
-        let mut le = [0u8; 8];
-        le[..6].copy_from_slice(bytes);
-        let n = u64::from_le_bytes(le) as usize;
+    if let Some(bytes) = data.get(..8) {
+        let n = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+        let Ok(n) = usize::try_from(n) else {
+            return;
+        };
+        let expected = usize::try_from(expected_padme(n as u64));
         let p = padding::padme(n);
-        assert_eq!(p as u128, expected_padme(n as u64), "padme({n})");
-        assert_eq!(Padding::Padme.target(n), Ok(p));
-        assert_eq!(padding::padme(p), p, "padme not idempotent at {n}");
-        assert!(padding::padme(n + 1) >= p, "padme not monotone at {n}");
+        match expected {
+            Ok(expected) => {
+                assert_eq!(p, expected, "padme({n})");
+                assert_eq!(Padding::Padme.target(n), Ok(p));
+                assert_eq!(padding::padme(p), p, "padme not idempotent at {n}");
+            }
+            Err(_) => {
+                // Rounding up does not fit: padme saturates, target refuses.
+                assert_eq!(p, usize::MAX, "padme({n})");
+                let max = usize::MAX;
+                assert_eq!(
+                    Padding::Padme.target(n),
+                    Err(CryptoError::TooLongToPad { len: n, max })
+                );
+            }
+        }
+        if let Some(next) = n.checked_add(1) {
+            assert!(padding::padme(next) >= p, "padme not monotone at {n}");
+        }
     }
 }

@@ -81,3 +81,237 @@ fn seeds_mean_what_they_say() {
         assert_eq!(outcome, expected, "{}/{}", seed.target, seed.name);
     }
 }
+
+/// The outcome of a qpc-crypto seed, as one word: `ok` or an error class,
+/// computed from the documented input layout with the fixed keys of
+/// `qpc_fuzz::fixtures` (not with the target functions).
+fn crypto_outcome(target: &str, data: &[u8]) -> String {
+    use bytes::Bytes;
+    use qpc_crypto::certificate::SenderCertificate;
+    use qpc_crypto::identity::{Identity, PublicIdentity};
+    use qpc_crypto::padding::{self, Padding};
+    use qpc_crypto::xwing::{XWingCiphertext, XWingPublicKey};
+    use qpc_crypto::{hpke, Error};
+    use qpc_fuzz::fixtures;
+    use qpc_wire::codec;
+
+    fn class<T>(r: Result<T, Error>) -> String {
+        r.map_or_else(|e| e.class().to_string(), |_| "ok".to_string())
+    }
+    fn opened(r: Result<Option<qpc_crypto::sealed_sender::Opened>, Error>) -> String {
+        match r {
+            Ok(Some(_)) => "ok".to_string(),
+            Ok(None) => "decoy".to_string(),
+            Err(e) => e.class().to_string(),
+        }
+    }
+    match target {
+        "identity" if data.len() == 65 => class(Identity::from_secret_bytes(data)),
+        "identity" => class(PublicIdentity::from_bytes(data)),
+        "xwing" => {
+            let (mode, bytes) = (data[0], &data[1..]);
+            let key = fixtures::recipient_key();
+            if mode & 1 == 1 {
+                let mut eseed = [0u8; 64];
+                eseed.copy_from_slice(&bytes[..64]);
+                let (ct, ss) = key.public_key().encapsulate_derand(&eseed).unwrap();
+                let mut ct = ct.to_bytes();
+                for edit in bytes[64..].chunks_exact(3) {
+                    let index = usize::from(u16::from_be_bytes([edit[0], edit[1]])) % ct.len();
+                    ct[index] ^= edit[2];
+                }
+                match key.decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap()) {
+                    Ok(other) if other == ss => "same-secret".to_string(),
+                    Ok(_) => "other-secret".to_string(),
+                    Err(e) => e.class().to_string(),
+                }
+            } else if bytes.len() == 1216 {
+                match XWingPublicKey::from_bytes(bytes) {
+                    Ok(pk) => format!("encapsulate-{}", class(pk.encapsulate_derand(&[mode; 64]))),
+                    Err(e) => e.class().to_string(),
+                }
+            } else {
+                let ct: Vec<u8> = bytes.iter().copied().cycle().take(1120).collect();
+                format!(
+                    "decapsulate-{}",
+                    class(key.decapsulate(&XWingCiphertext::from_bytes(&ct).unwrap()))
+                )
+            }
+        }
+        "hpke_open" => {
+            let enc_len = qpc_fuzz::hpke_enc_len(data[0]);
+            let export_len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+            let rest = &data[4..];
+            let (enc, rest) = rest.split_at(enc_len.min(rest.len()));
+            let (aad, ct) = rest.split_at(usize::from(data[1]).min(rest.len()));
+            let key = fixtures::recipient_key();
+            match hpke::open(key, enc, fixtures::HPKE_OPEN_INFO, aad, ct) {
+                Ok(_) => {
+                    let ctx = hpke::setup_receiver(key, enc, fixtures::HPKE_OPEN_INFO).unwrap();
+                    format!(
+                        "ok-export-{}",
+                        class(ctx.export(fixtures::EXPORT_CONTEXT, export_len))
+                    )
+                }
+                Err(e) => e.class().to_string(),
+            }
+        }
+        "sealed_sender" => opened(fixtures::receiver().open(fixtures::NOW, data)),
+        "sealed_inner" => {
+            let input = fixtures::sealed_inner_message(data).unwrap();
+            opened(fixtures::receiver().open(fixtures::NOW, &input.sealed))
+        }
+        "certificate" => {
+            let mode = data[0];
+            let mut cert = match codec::decode_exact::<SenderCertificate>(Bytes::copy_from_slice(
+                &data[1..],
+            )) {
+                Ok(cert) => cert,
+                Err(e) => return e.class().to_string(),
+            };
+            if mode & 1 != 0 {
+                cert.issuer_key_id = *fixtures::issuer().trust_root().key_id();
+                cert.issuer_signature =
+                    fixtures::issuer_signature(&fixtures::certificate_tbs(&cert));
+            }
+            let now = match (mode >> 1) & 3 {
+                0 => fixtures::NOW,
+                1 => cert.expires_ms - 1,
+                2 => cert.expires_ms,
+                _ => u64::MAX,
+            };
+            let trusted = fixtures::issuer().trust_root().clone();
+            let untrusted = fixtures::other_issuer().trust_root().clone();
+            let roots = match (mode >> 3) & 3 {
+                0 => vec![trusted],
+                1 => vec![untrusted, trusted],
+                2 => vec![],
+                _ => vec![untrusted],
+            };
+            class(cert.verify(&roots, now))
+        }
+        "padding" => {
+            let schemes = [
+                ("padme", Padding::Padme),
+                ("lora", Padding::Buckets(padding::LORA_BUCKETS)),
+                ("small", Padding::Buckets(&[1, 2, 3, 100, 4096])),
+            ];
+            let accepted: Vec<&str> = schemes
+                .iter()
+                .filter(|(_, s)| padding::unpad(*s, data).is_ok())
+                .map(|(name, _)| *name)
+                .collect();
+            if accepted.is_empty() {
+                "bad_padding".to_string()
+            } else {
+                accepted.join("+")
+            }
+        }
+        _ => unreachable!("{target}"),
+    }
+}
+
+/// Every qpc-crypto seed has the outcome listed here (and every listed
+/// seed exists): the seeds cover what their names say.
+#[test]
+fn crypto_seeds_mean_what_they_say() {
+    #[rustfmt::skip]
+    let expected: &[(&str, &[(&str, &str)])] = &[
+        ("identity", &[
+            ("public-alice", "ok"), ("public-bob", "ok"), ("secret-alice", "ok"),
+            ("secret-version-2", "unknown_version"), ("secret-short", "wrong_length"),
+            ("public-version-0", "unknown_version"), ("public-truncated", "wrong_length"),
+            ("public-ed25519-neutral", "invalid_public_key"),
+            ("public-ed25519-not-on-curve", "invalid_public_key"),
+            ("public-ed25519-non-canonical", "invalid_public_key"),
+            ("public-mlkem-unreduced", "invalid_public_key"),
+            ("public-x25519-zero", "invalid_public_key"),
+            ("public-x25519-order-8", "invalid_public_key"),
+            ("public-x25519-p-plus-1-high-bit", "invalid_public_key"),
+            ("empty", "wrong_length"),
+        ]),
+        ("xwing", &[
+            ("public-key", "encapsulate-ok"),
+            ("public-key-unreduced", "invalid_public_key"),
+            ("public-key-x25519-zero", "encapsulate-non_contributory"),
+            ("ciphertext-honest", "decapsulate-ok"),
+            ("ciphertext-x25519-zero", "decapsulate-non_contributory"),
+            ("ciphertext-x25519-minus-1-high-bit", "decapsulate-non_contributory"),
+            ("ciphertext-pattern", "decapsulate-ok"),
+            ("tamper-none", "same-secret"), ("tamper-mlkem", "other-secret"),
+            ("tamper-x25519-high-bit", "other-secret"),
+            ("tamper-twice-cancels", "same-secret"),
+        ]),
+        ("hpke_open", &[
+            ("genuine", "ok-export-ok"), ("genuine-empty-export-0", "ok-export-ok"),
+            ("export-max", "ok-export-ok"), ("export-too-long", "ok-export-hpke"),
+            ("tampered-tag", "open_failed"), ("wrong-aad", "open_failed"),
+            ("short-ciphertext", "open_failed"), ("enc-short", "wrong_length"),
+            ("enc-long", "wrong_length"), ("enc-x25519-zero", "non_contributory"),
+        ]),
+        ("sealed_sender", &[
+            ("message", "ok"), ("decoy", "decoy"), ("lora-padded", "ok"),
+            ("empty-content", "ok"), ("expired-certificate", "expired_certificate"),
+            ("unknown-issuer", "unknown_issuer"), ("stale", "stale"),
+            ("from-the-future", "stale"), ("timestamp-zero", "stale"),
+            ("bad-padding", "bad_padding"), ("wrong-recipient", "wrong_recipient"),
+            ("truncated", "truncated"), ("trailing-byte", "trailing_bytes"),
+            ("version-2", "unknown_version"), ("flipped-ciphertext", "open_failed"),
+            ("enc-x25519-zero", "non_contributory"),
+            ("non-minimal-length", "non_minimal_length"), ("empty", "truncated"),
+        ]),
+        ("sealed_inner", &[
+            ("message", "ok"), ("decoy", "decoy"), ("lora-padded", "bad_signature"),
+            ("forged-signature", "bad_signature"), ("resigned-message", "ok"),
+            ("unknown-kind", "malformed"), ("truncated", "truncated"),
+            ("trailing-byte", "trailing_bytes"), ("content-over-1mib", "too_many_items"),
+            ("unknown-issuer", "unknown_issuer"), ("forged-certificate", "bad_signature"),
+            ("resigned-certificate-expired", "expired_certificate"),
+            ("resigned-weak-key", "invalid_public_key"),
+            ("resigned-other-sender", "bad_signature"), ("alice-key-any-digest", "ok"),
+            ("stale", "stale"), ("timestamp-zero", "stale"), ("bad-padding", "bad_padding"),
+            ("empty", "truncated"),
+        ]),
+        ("certificate", &[
+            ("alice", "ok"), ("alice-last-valid-ms", "ok"),
+            ("alice-expires-now", "expired_certificate"),
+            ("alice-clock-max", "expired_certificate"), ("alice-two-roots", "ok"),
+            ("alice-no-roots", "unknown_issuer"), ("alice-untrusted-root", "unknown_issuer"),
+            ("other-issuer", "unknown_issuer"), ("other-issuer-two-roots", "ok"),
+            ("forged-expiry", "bad_signature"), ("resigned-weak-key", "invalid_public_key"),
+            ("resigned-non-canonical-key", "invalid_public_key"),
+            ("resigned-any-issuer-id", "ok"), ("truncated", "truncated"),
+            ("trailing-byte", "trailing_bytes"), ("empty", "truncated"),
+        ]),
+        ("padding", &[
+            ("padme-hello", "padme"), ("padme-1000", "padme"), ("lora-24", "padme+lora"),
+            ("lora-222", "lora"), ("marker-only", "padme+small"),
+            ("small-buckets-3", "padme+small"), ("no-marker", "bad_padding"),
+            ("not-marker", "bad_padding"), ("wrong-length", "bad_padding"),
+            ("length-prefix-2-pow-63", "bad_padding"),
+            ("length-prefix-largest-rounding", "bad_padding"),
+            ("length-prefix-overflow", "padme"), ("empty", "bad_padding"),
+        ]),
+    ];
+    let seeds = qpc_fuzz::seeds::all();
+    for (target, table) in expected {
+        let names: Vec<&str> = seeds
+            .iter()
+            .filter(|s| s.target == *target)
+            .map(|s| s.name)
+            .collect();
+        let listed: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, listed, "{target}: seeds and table differ");
+        for (name, outcome) in *table {
+            let seed = seeds
+                .iter()
+                .find(|s| s.target == *target && s.name == *name)
+                .expect("listed");
+            assert_eq!(
+                crypto_outcome(target, &seed.bytes),
+                *outcome,
+                "{target}/{name}"
+            );
+        }
+    }
+}
