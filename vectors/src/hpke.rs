@@ -4,7 +4,7 @@
 //! `DeriveKeyPair`.
 
 use qpc_crypto::hpke;
-use qpc_crypto::xwing::{self, XWingPublicKey, XWingSecretKey, ENCAPS_RANDOMNESS_LEN};
+use qpc_crypto::xwing::{self, XWingPublicKey, XWingSecretKey};
 use serde::{Deserialize, Serialize};
 
 use crate::{expect_eq, expect_error, HexBytes, Vector};
@@ -140,16 +140,7 @@ pub enum HpkeCase {
     },
 }
 
-fn secret_key(seed: &[u8]) -> Result<XWingSecretKey, String> {
-    let seed: [u8; 32] = seed.try_into().map_err(|_| "seed must be 32 bytes")?;
-    Ok(XWingSecretKey::from_seed(&seed))
-}
-
-fn eseed_of(eseed: &[u8]) -> Result<[u8; ENCAPS_RANDOMNESS_LEN], String> {
-    eseed
-        .try_into()
-        .map_err(|_| format!("eseed must be {ENCAPS_RANDOMNESS_LEN} bytes"))
-}
+use crate::xwing::{eseed_of, secret_key};
 
 fn err(e: qpc_crypto::Error) -> String {
     format!("{} ({e})", e.class())

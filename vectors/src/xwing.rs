@@ -88,12 +88,14 @@ pub enum XWingCase {
     },
 }
 
-fn secret_key(seed: &[u8]) -> Result<XWingSecretKey, String> {
+/// A secret key from a vector's seed field.
+pub(crate) fn secret_key(seed: &[u8]) -> Result<XWingSecretKey, String> {
     let seed: [u8; 32] = seed.try_into().map_err(|_| "seed must be 32 bytes")?;
     Ok(XWingSecretKey::from_seed(&seed))
 }
 
-fn eseed_of(eseed: &[u8]) -> Result<[u8; ENCAPS_RANDOMNESS_LEN], String> {
+/// A vector's `eseed` field as encapsulation randomness.
+pub(crate) fn eseed_of(eseed: &[u8]) -> Result<[u8; ENCAPS_RANDOMNESS_LEN], String> {
     eseed
         .try_into()
         .map_err(|_| format!("eseed must be {ENCAPS_RANDOMNESS_LEN} bytes"))
