@@ -86,6 +86,40 @@ pub enum Error {
         /// The injected current time.
         now_ms: u64,
     },
+    /// Bytes that do not parse as the structure named (pqXX payloads and
+    /// records).
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    /// A method was called in a state where it is not allowed (e.g. a
+    /// handshake message out of turn, or a session after a failure).
+    #[error("not allowed now: {0}")]
+    WrongState(&'static str),
+    /// The peer did not use the post-quantum part and the policy does not
+    /// allow a classical handshake.
+    #[error("downgrade refused: the peer did not use ML-KEM-768")]
+    Downgrade,
+    /// The application's policy refused the authenticated peer.
+    #[error("peer rejected by policy")]
+    PeerRejected,
+    /// A static-key binding's validity has passed.
+    #[error("static key binding expired at {not_after_ms} (now {now_ms})")]
+    ExpiredBinding {
+        /// The binding's last valid instant.
+        not_after_ms: u64,
+        /// The injected current time.
+        now_ms: u64,
+    },
+    /// A datagram counter fell below the replay window, or its epoch key is
+    /// gone.
+    #[error("datagram nonce {nonce:#x} is older than the replay window")]
+    TooOld {
+        /// The record's explicit nonce.
+        nonce: u64,
+    },
+    /// The nonce or epoch space of a transport is used up: a new handshake
+    /// is needed.
+    #[error("nonce space exhausted: run a new handshake")]
+    NonceExhausted,
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -111,6 +145,13 @@ impl Error {
             Error::Stale { .. } => "stale",
             Error::Hpke(_) => "hpke",
             Error::TooLongToPad { .. } => "too_long_to_pad",
+            Error::Malformed(_) => "malformed",
+            Error::WrongState(_) => "wrong_state",
+            Error::Downgrade => "downgrade",
+            Error::PeerRejected => "peer_rejected",
+            Error::ExpiredBinding { .. } => "expired_binding",
+            Error::TooOld { .. } => "too_old",
+            Error::NonceExhausted => "nonce_exhausted",
             Error::Wire(e) => e.class(),
         }
     }

@@ -96,6 +96,8 @@ pub enum SignatureContext {
     SenderCertificate,
     /// A sender's signature inside a sealed-sender message (`spec/05`).
     SealedSender,
+    /// An identity's binding of a Noise static key (`spec/06`).
+    PqxxStaticKey,
 }
 
 impl SignatureContext {
@@ -105,6 +107,7 @@ impl SignatureContext {
             SignatureContext::Test => b"qpc sig v1 test",
             SignatureContext::SenderCertificate => b"qpc sig v1 sender certificate",
             SignatureContext::SealedSender => b"qpc sig v1 sealed sender",
+            SignatureContext::PqxxStaticKey => b"qpc sig v1 pqxx static key",
         }
     }
 
@@ -114,6 +117,7 @@ impl SignatureContext {
             SignatureContext::Test => "test message",
             SignatureContext::SenderCertificate => "sender certificate",
             SignatureContext::SealedSender => "sealed-sender message",
+            SignatureContext::PqxxStaticKey => "pqXX static key binding",
         }
     }
 }

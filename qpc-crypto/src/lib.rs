@@ -27,6 +27,7 @@ mod error;
 pub mod hpke;
 pub mod identity;
 pub mod padding;
+pub mod pqxx;
 pub mod replay;
 pub mod sealed_sender;
 pub mod xwing;

@@ -31,11 +31,29 @@ pub enum FrameType {
     Hello = 0x0001,
     /// Length hiding: the body is arbitrary and discarded by the receiver.
     Padding = 0x0002,
+    /// pqXX handshake message 1 (`spec/06-pq-noise.md`).
+    PqxxMessage1 = 0x0101,
+    /// pqXX handshake message 2.
+    PqxxMessage2 = 0x0102,
+    /// pqXX handshake message 3.
+    PqxxMessage3 = 0x0103,
+    /// pqXX transport record, stream (ordered) mode.
+    PqxxStream = 0x0104,
+    /// pqXX transport record, datagram (unordered) mode.
+    PqxxDatagram = 0x0105,
 }
 
 impl FrameType {
     /// Every registered frame type, by code point.
-    pub const REGISTRY: &'static [FrameType] = &[FrameType::Hello, FrameType::Padding];
+    pub const REGISTRY: &'static [FrameType] = &[
+        FrameType::Hello,
+        FrameType::Padding,
+        FrameType::PqxxMessage1,
+        FrameType::PqxxMessage2,
+        FrameType::PqxxMessage3,
+        FrameType::PqxxStream,
+        FrameType::PqxxDatagram,
+    ];
 
     /// The 16-bit code point.
     pub const fn code(self) -> u16 {
@@ -52,6 +70,11 @@ impl FrameType {
         match self {
             FrameType::Hello => "Hello",
             FrameType::Padding => "Padding",
+            FrameType::PqxxMessage1 => "PqxxMessage1",
+            FrameType::PqxxMessage2 => "PqxxMessage2",
+            FrameType::PqxxMessage3 => "PqxxMessage3",
+            FrameType::PqxxStream => "PqxxStream",
+            FrameType::PqxxDatagram => "PqxxDatagram",
         }
     }
 }
