@@ -13,6 +13,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 pub mod hpke;
 pub mod identity;
 pub mod padding;
+pub mod pqxx;
 pub mod sealed_sender;
 pub mod wire;
 pub mod xwing;
@@ -89,6 +90,12 @@ pub const SUITES: &[Suite] = &[
         protocol: sealed_sender::PROTOCOL,
         generate: sealed_sender::generate,
         verify: verify_json::<sealed_sender::SealedSenderVector>,
+    },
+    Suite {
+        file: "pqxx.json",
+        protocol: pqxx::PROTOCOL,
+        generate: pqxx::generate,
+        verify: verify_json::<pqxx::PqxxVector>,
     },
 ];
 

@@ -79,9 +79,14 @@ fn put_application(out: &mut Vec<u8>, application: &[u8]) -> Result<(), Error> {
     Ok(codec::put_vl_bytes(out, application)?)
 }
 
-/// Reads the trailing application payload and checks nothing follows it.
+/// Reads the trailing application payload (at most `max` bytes) and checks
+/// nothing follows it.
 fn read_application(mut r: Reader, max: usize) -> Result<Bytes, Error> {
-    let application = r.vl_bytes(max)?;
+    let len = r.varint()? as usize;
+    if len > max {
+        return Err(Error::ContentTooLong { len, max });
+    }
+    let application = r.bytes(len)?;
     r.finish()?;
     Ok(application)
 }
