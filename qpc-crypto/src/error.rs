@@ -116,6 +116,9 @@ pub enum Error {
         /// The record's explicit nonce.
         nonce: u64,
     },
+    /// A configuration value is out of its documented range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
     /// The nonce or epoch space of a transport is used up: a new handshake
     /// is needed.
     #[error("nonce space exhausted: run a new handshake")]
@@ -152,6 +155,7 @@ impl Error {
             Error::ExpiredBinding { .. } => "expired_binding",
             Error::TooOld { .. } => "too_old",
             Error::NonceExhausted => "nonce_exhausted",
+            Error::InvalidConfig(_) => "invalid_config",
             Error::Wire(e) => e.class(),
         }
     }

@@ -88,14 +88,15 @@ fn downgrade_rule() {
 
 #[test]
 fn policy_and_context() {
-    let bob_key = party(2).identity.public().signing_key().to_bytes();
+    let bob = party(2).identity.public().address();
     assert!(handshake(
-        HandshakeConfig::default().pinned(bob_key),
+        HandshakeConfig::default().pinned(bob),
         HandshakeConfig::default()
     )
     .is_ok());
+    let carol = party(3).identity.public().address();
     let err = handshake(
-        HandshakeConfig::default().pinned([9; 32]),
+        HandshakeConfig::default().pinned(carol),
         HandshakeConfig::default(),
     )
     .unwrap_err();
@@ -187,13 +188,44 @@ fn datagram_transport_reorders_rejects_replays_and_follows_epochs() {
     tampered[20] ^= 1;
     assert_eq!(b.open(&tampered, &mut plain), Err(Error::OpenFailed));
     b.open(&records[701], &mut plain).unwrap(); // a forgery did not hurt
-    for i in 702..2800 {
-        b.open(&records[i], &mut plain).unwrap();
+    for record in &records[702..2800] {
+        b.open(record, &mut plain).unwrap();
     }
     assert!(matches!(
         b.open(&records[703], &mut plain),
         Err(Error::TooOld { .. })
     ));
+}
+
+#[test]
+fn config_ranges_are_enforced() {
+    let (a, _) = handshake(HandshakeConfig::default(), HandshakeConfig::default()).unwrap();
+    for bad in [
+        TransportConfig {
+            max_epoch_jump: 0,
+            ..TransportConfig::default()
+        },
+        TransportConfig {
+            max_epoch_jump: 65,
+            ..TransportConfig::default()
+        },
+        TransportConfig {
+            replay_window: 1023,
+            ..TransportConfig::default()
+        },
+        TransportConfig {
+            rekey_after_messages: 0,
+            ..TransportConfig::default()
+        },
+    ] {
+        let (session, _) =
+            handshake(HandshakeConfig::default(), HandshakeConfig::default()).unwrap();
+        assert!(matches!(
+            session.into_datagram(bad, NOW),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+    assert!(a.into_datagram(TransportConfig::default(), NOW).is_ok());
 }
 
 #[test]

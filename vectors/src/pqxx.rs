@@ -6,7 +6,7 @@
 //! cacophony vector for `Noise_XXpsk3_25519_ChaChaPoly_BLAKE2s`, run through
 //! qpc's classical skeleton.
 
-use qpc_crypto::identity::Identity;
+use qpc_crypto::identity::{Address, Identity};
 use qpc_crypto::pqxx::noise::NoiseHandshake;
 use qpc_crypto::pqxx::{
     derive_psk, DatagramTransport, HandshakeConfig, Initiator, InitiatorRandomness, LocalStatic,
@@ -76,9 +76,9 @@ pub struct Party {
     pub allow_classical: bool,
     /// Largest application payload this side accepts.
     pub max_application_len: usize,
-    /// If set, the only peer identity key this side accepts.
+    /// If set, the only peer address this side accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pinned_signing_key: Option<HexBytes>,
+    pub pinned_address: Option<HexBytes>,
     /// Derived: the Ed25519 identity key.
     #[serde(with = "hex::serde")]
     pub signing_key: Vec<u8>,
@@ -352,8 +352,10 @@ impl Party {
             max_application_len: self.max_application_len,
             ..HandshakeConfig::default()
         };
-        Ok(match &self.pinned_signing_key {
-            Some(key) => config.pinned(array("pinned_signing_key", &key.0)?),
+        Ok(match &self.pinned_address {
+            Some(address) => {
+                config.pinned(Address::from_bytes(array("pinned_address", &address.0)?))
+            }
             None => config,
         })
     }
@@ -758,7 +760,7 @@ fn party(who: &str, initiator: bool) -> Party {
         post_quantum: true,
         allow_classical: false,
         max_application_len: qpc_crypto::pqxx::MAX_APPLICATION_LEN,
-        pinned_signing_key: None,
+        pinned_address: None,
         signing_key: Vec::new(),
         kem_key_digest: Vec::new(),
         address: Vec::new(),
@@ -911,12 +913,16 @@ fn real_psk(initiator: &Party, p2: &[u8]) -> [u8; 32] {
     *derive_psk(Some(&mlkem768::decapsulate(&private, &ct)))
 }
 
+/// Replacement bytes for a message, from the honest messages before it
+/// (`None`: the honest message).
+type Inject = Option<Box<dyn Fn(&[Vec<u8>]) -> Vec<u8>>>;
+
 /// Where a handshake vector's run deviates from the honest one.
 struct Deviation {
     /// 0-based message index.
     step: usize,
     /// Replacement bytes from the honest messages so far (`None`: honest).
-    inject: Option<Box<dyn Fn(&[Vec<u8>]) -> Vec<u8>>>,
+    inject: Inject,
     /// The error class the reader must report.
     expect: &'static str,
 }
@@ -936,9 +942,7 @@ fn run(
     initiator: Party,
     responder: Party,
     deviation: Option<Deviation>,
-    transport: Option<&dyn Fn(&mut Recorder)>,
-    transport_settings: TransportSettings,
-    transport_mode: &str,
+    transport: Option<Plan<'_>>,
 ) -> PqxxVector {
     let mut case = HandshakeCase {
         initiator,
@@ -955,8 +959,8 @@ fn run(
     let mut r = Some(case.responder.responder().expect("responder"));
     let mut honest: Vec<Vec<u8>> = Vec::new();
     let mut sessions = None;
-    for step in 0..3 {
-        let payload = PAYLOADS[step].to_vec();
+    for (step, payload) in PAYLOADS.iter().enumerate() {
+        let payload = payload.to_vec();
         let deviating = deviation.as_ref().filter(|d| d.step == step);
         let injected = deviating.is_some_and(|d| d.inject.is_some());
         let mut session_i = None;
@@ -1036,8 +1040,8 @@ fn run(
             case.psk = Some(HexBytes(derive_psk(None).to_vec()));
         }
         case.handshake_hash = Some(HexBytes(si.handshake_hash().to_vec()));
-        if let Some(script) = transport {
-            let mut recorder = Recorder::new(si, sr, transport_settings, transport_mode);
+        if let Some((mode, settings, script)) = transport {
+            let mut recorder = Recorder::new(si, sr, settings, mode);
             script(&mut recorder);
             case.transport = Some(recorder.finish());
         }
@@ -1210,35 +1214,17 @@ fn datagram_script(t: &mut Recorder) {
     }
 }
 
+/// A transport to run after a handshake: mode, settings, script.
+type Plan<'a> = (&'a str, TransportSettings, &'a dyn Fn(&mut Recorder));
+
 fn honest(
     name: &str,
     description: &str,
     initiator: Party,
     responder: Party,
-    transport: Option<(&str, TransportSettings, &dyn Fn(&mut Recorder))>,
+    transport: Option<Plan<'_>>,
 ) -> PqxxVector {
-    match transport {
-        Some((mode, settings, script)) => run(
-            name,
-            description,
-            initiator,
-            responder,
-            None,
-            Some(script),
-            settings,
-            mode,
-        ),
-        None => run(
-            name,
-            description,
-            initiator,
-            responder,
-            None,
-            None,
-            settings(1, 0, 0),
-            "stream",
-        ),
-    }
+    run(name, description, initiator, responder, None, transport)
 }
 
 fn failing(
@@ -1247,7 +1233,7 @@ fn failing(
     initiator: Party,
     responder: Party,
     step: usize,
-    inject: Option<Box<dyn Fn(&[Vec<u8>]) -> Vec<u8>>>,
+    inject: Inject,
     expect: &'static str,
 ) -> PqxxVector {
     let deviation = Deviation {
@@ -1262,8 +1248,6 @@ fn failing(
         responder,
         Some(deviation),
         None,
-        settings(1, 0, 0),
-        "stream",
     )
 }
 
@@ -1306,15 +1290,13 @@ fn completed() -> Vec<PqxxVector> {
         ),
         honest(
             "pqxx-pq-pinned",
-            "both sides pin the other's identity key",
-            alice().with(|p| p.pinned_signing_key = Some(HexBytes(bob().signing_key))),
-            bob().with(|p| p.pinned_signing_key = Some(HexBytes(alice().signing_key))),
+            "both sides pin the other's address",
+            alice().with(|p| p.pinned_address = Some(HexBytes(bob().address))),
+            bob().with(|p| p.pinned_address = Some(HexBytes(alice().address))),
             None,
         ),
     ]
 }
-
-type Inject = Option<Box<dyn Fn(&[Vec<u8>]) -> Vec<u8>>>;
 
 fn tamper(step: usize, index: usize) -> Inject {
     Some(Box::new(move |_: &[Vec<u8>]| {
@@ -1434,9 +1416,8 @@ fn message_2_failures() -> Vec<PqxxVector> {
         ),
         failing(
             "pqxx-m2-peer-rejected",
-            "the initiator pins carol's identity key",
-            alice()
-                .with(|p| p.pinned_signing_key = Some(HexBytes(party("carol", false).signing_key))),
+            "the initiator pins carol's address",
+            alice().with(|p| p.pinned_address = Some(HexBytes(party("carol", false).address))),
             bob(),
             1,
             None,
@@ -1490,7 +1471,7 @@ fn message_3_failures() -> Vec<PqxxVector> {
         failing("pqxx-m3-tampered", "message 3 with a bit of the encrypted static key flipped", alice(), bob(), 2, tamper(2, 5), "open_failed"),
         failing("pqxx-m3-wrong-psk", "the initiator mixes in the classical psk although ML-KEM-768 was used", alice(), bob(), 2, injected_3(false, payload_3(&a.binding, PAYLOADS[2])), "open_failed"),
         failing("pqxx-m3-bad-signature", "the initiator's binding signature has a bit flipped (hand-built with the right psk, so decryption succeeds and the signature check fails)", alice(), bob(), 2, injected_3(true, payload_3(&forged(&a.binding), PAYLOADS[2])), "bad_signature"),
-        failing("pqxx-m3-peer-rejected", "the responder pins carol's identity key", alice(), bob().with(|p| p.pinned_signing_key = Some(HexBytes(party("carol", true).signing_key))), 2, None, "peer_rejected"),
+        failing("pqxx-m3-peer-rejected", "the responder pins carol's address", alice(), bob().with(|p| p.pinned_address = Some(HexBytes(party("carol", true).address))), 2, None, "peer_rejected"),
         failing("pqxx-m3-expired-binding", "the initiator's binding expired one millisecond before now", alice().with(|p| p.not_after_ms = NOW - 1), bob(), 2, None, "expired_binding"),
     ]
 }

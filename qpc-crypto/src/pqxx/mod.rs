@@ -41,6 +41,7 @@ pub use payload::{CIPHERTEXT_LEN, ENCAPSULATION_KEY_LEN};
 pub use transport::{DatagramTransport, StreamTransport, TransportConfig};
 pub use window::NonceWindow;
 
+use crate::identity::Address;
 use crate::Error;
 
 /// The first bytes of every pqXX prologue.
@@ -108,9 +109,10 @@ impl Default for HandshakeConfig {
 }
 
 impl HandshakeConfig {
-    /// Accept only the peer whose identity key is `signing_key`.
-    pub fn pinned(mut self, signing_key: [u8; 32]) -> Self {
-        self.accept_peer = Arc::new(move |peer| peer.signing_key.as_bytes() == &signing_key);
+    /// Accept only the peer with `address` (which commits to both its
+    /// identity keys).
+    pub fn pinned(mut self, address: Address) -> Self {
+        self.accept_peer = Arc::new(move |peer| peer.address == address);
         self
     }
 
@@ -129,7 +131,9 @@ impl HandshakeConfig {
             });
         }
         if !self.post_quantum && !self.allow_classical {
-            return Err(Error::Downgrade);
+            return Err(Error::InvalidConfig(
+                "post_quantum off requires allow_classical",
+            ));
         }
         let mut prologue = Vec::with_capacity(PROLOGUE_LABEL.len() + 3 + self.context.len());
         prologue.extend_from_slice(PROLOGUE_LABEL);

@@ -3,7 +3,7 @@
 //!
 //! pqXX ([`super::Initiator`], [`super::Responder`]) is this handshake with
 //! structured payloads and the ML-KEM-derived psk. On its own it reproduces
-//! the published cacophony vectors (`spec/06-pq-noise.md` §9), which shows
+//! the published cacophony vectors (`spec/06-pq-noise.md` §13), which shows
 //! the skeleton is real Noise.
 
 use zeroize::Zeroizing;
@@ -128,10 +128,12 @@ impl NoiseHandshake {
 }
 
 /// Maps snow's errors onto qpc's classes: a failed AEAD is `open_failed`,
-/// bytes of the wrong shape are `malformed`, anything else is a misuse.
+/// an all-zero X25519 result `non_contributory`, bytes of the wrong shape
+/// `malformed`, anything else a misuse.
 fn snow_error(error: snow::Error) -> Error {
     match error {
         snow::Error::Decrypt => Error::OpenFailed,
+        snow::Error::Dh => Error::NonContributory,
         snow::Error::Input => Error::Malformed("Noise message"),
         _ => Error::WrongState("Noise handshake"),
     }

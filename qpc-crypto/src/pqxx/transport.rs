@@ -31,6 +31,11 @@ const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
 const MAX_EPOCH: u64 = u16::MAX as u64;
 /// The smallest replay window a datagram transport accepts.
 pub const MIN_REPLAY_WINDOW: usize = 1024;
+/// The largest replay window a datagram transport accepts (8 KiB of bits).
+pub const MAX_REPLAY_WINDOW: usize = 1 << 16;
+/// The largest `max_epoch_jump`: bounds the `REKEY`s one forged record can
+/// cost before it is refused.
+pub const MAX_EPOCH_JUMP: u16 = 64;
 
 /// The two directions' keys after the handshake, oriented for one side.
 pub struct TransportKeys {
@@ -158,10 +163,12 @@ pub struct TransportConfig {
     pub rekey_after_messages: u64,
     /// Rekey when a key is this old (milliseconds, injected clock).
     pub rekey_after_ms: u64,
-    /// Datagram mode: counters remembered for replay detection (at least
-    /// [`MIN_REPLAY_WINDOW`]; rounded up to a multiple of 64).
+    /// Datagram mode: counters remembered for replay detection
+    /// ([`MIN_REPLAY_WINDOW`] to [`MAX_REPLAY_WINDOW`]; rounded up to a
+    /// multiple of 64).
     pub replay_window: usize,
-    /// Datagram mode: how many epochs ahead a record may be.
+    /// Datagram mode: how many epochs ahead a record may be (1 to
+    /// [`MAX_EPOCH_JUMP`]).
     pub max_epoch_jump: u16,
 }
 
@@ -189,8 +196,16 @@ impl TransportConfig {
                 max: MAX_PLAINTEXT_LEN,
             });
         }
-        if self.rekey_after_messages == 0 || self.replay_window < MIN_REPLAY_WINDOW {
-            return Err(Error::WrongState("transport config out of range"));
+        if self.rekey_after_messages == 0 {
+            return Err(Error::InvalidConfig(
+                "rekey_after_messages must be at least 1",
+            ));
+        }
+        if !(MIN_REPLAY_WINDOW..=MAX_REPLAY_WINDOW).contains(&self.replay_window) {
+            return Err(Error::InvalidConfig("replay_window must be 1024 to 65536"));
+        }
+        if !(1..=MAX_EPOCH_JUMP).contains(&self.max_epoch_jump) {
+            return Err(Error::InvalidConfig("max_epoch_jump must be 1 to 64"));
         }
         Ok(())
     }
@@ -332,6 +347,8 @@ pub struct DatagramTransport {
     send: CipherState,
     send_epoch: u64,
     send_counter: u64,
+    /// Set when a rekey fell due in the last epoch: nothing more is sent.
+    send_exhausted: bool,
     clock: RekeyClock,
     receive: CipherState,
     receive_previous: Option<CipherState>,
@@ -349,6 +366,7 @@ impl DatagramTransport {
             send,
             send_epoch: 0,
             send_counter: 0,
+            send_exhausted: false,
             clock: RekeyClock::new(now_ms),
             receive,
             receive_previous: None,
@@ -361,7 +379,7 @@ impl DatagramTransport {
     /// Appends the record carrying `plaintext` to `out`.
     pub fn seal(&mut self, now_ms: u64, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.config.check_len(plaintext.len())?;
-        if self.send_counter > COUNTER_MASK {
+        if self.send_counter > COUNTER_MASK || self.send_exhausted {
             return Err(Error::NonceExhausted);
         }
         let nonce = self.send_epoch << COUNTER_BITS | self.send_counter;
@@ -372,9 +390,13 @@ impl DatagramTransport {
         self.send
             .encrypt_in_place(nonce, &[], out, start + DATAGRAM_HEADER_LEN)?;
         self.send_counter += 1;
-        if self.clock.tick(now_ms, &self.config) && self.send_epoch < MAX_EPOCH {
-            self.send_epoch += 1;
-            self.send = self.send.rekeyed();
+        if self.clock.tick(now_ms, &self.config) {
+            if self.send_epoch == MAX_EPOCH {
+                self.send_exhausted = true;
+            } else {
+                self.send_epoch += 1;
+                self.send = self.send.rekeyed();
+            }
         }
         Ok(())
     }
@@ -387,6 +409,9 @@ impl DatagramTransport {
             .split_first_chunk::<DATAGRAM_HEADER_LEN>()
             .ok_or(Error::Malformed("datagram shorter than its nonce"))?;
         let nonce = u64::from_be_bytes(*header);
+        if nonce == u64::MAX {
+            return Err(Error::Malformed("datagram nonce 2^64 - 1 is reserved"));
+        }
         let (epoch, counter) = (nonce >> COUNTER_BITS, nonce & COUNTER_MASK);
         let body_len = body
             .len()
@@ -424,5 +449,55 @@ impl DatagramTransport {
     /// `REKEY` applied from the current receive epoch up to `epoch`.
     fn epoch_key(&self, epoch: u64) -> CipherState {
         (self.receive_epoch..epoch).fold(self.receive.clone(), |k, _| k.rekeyed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> (TransportKeys, TransportKeys) {
+        (
+            TransportKeys::new([1; 32], [2; 32]),
+            TransportKeys::new([2; 32], [1; 32]),
+        )
+    }
+
+    #[test]
+    fn unknown_stream_flags_are_refused() {
+        let (a, b) = keys();
+        let (send, _) = a.into_cipher_states();
+        let mut b = StreamTransport::new(b, TransportConfig::default(), 0).unwrap();
+        let mut record = b"data\x02".to_vec();
+        send.encrypt_in_place(0, &[], &mut record, 0).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(
+            b.open(&record, &mut out),
+            Err(Error::Malformed("unknown stream flags"))
+        );
+    }
+
+    #[test]
+    fn datagram_epochs_run_out_into_an_error() {
+        let (a, b) = keys();
+        let config = TransportConfig {
+            rekey_after_messages: 1,
+            ..TransportConfig::default()
+        };
+        let mut a = DatagramTransport::new(a, config.clone(), 0).unwrap();
+        let mut b = DatagramTransport::new(b, config, 0).unwrap();
+        let (mut record, mut out) = (Vec::new(), Vec::new());
+        for epoch in 0..=MAX_EPOCH {
+            record.clear();
+            a.seal(0, b"x", &mut record).unwrap();
+            assert_eq!(record[..2], (epoch as u16).to_be_bytes());
+        }
+        assert_eq!(a.seal(0, b"x", &mut record), Err(Error::NonceExhausted));
+        let mut reserved = u64::MAX.to_be_bytes().to_vec();
+        reserved.extend([0; 16]);
+        assert!(matches!(
+            b.open(&reserved, &mut out),
+            Err(Error::Malformed(_))
+        ));
     }
 }

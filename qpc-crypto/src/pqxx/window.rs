@@ -91,14 +91,14 @@ mod tests {
     #[test]
     fn accepts_once_and_refuses_old() {
         let mut w = NonceWindow::new(1024);
-        for c in [5, 3, 1030, 7] {
+        for c in [5, 3, 1028, 7] {
             assert!(w.check(c, c).is_ok(), "{c}");
             w.mark(c);
         }
         assert_eq!(w.check(5, 5), Err(Error::Replayed));
-        assert_eq!(w.check(6, 6), Err(Error::TooOld { nonce: 6 }));
-        assert!(w.check(8, 8).is_ok());
-        assert_eq!(w.check(1030, 1030), Err(Error::Replayed));
+        assert_eq!(w.check(4, 4), Err(Error::TooOld { nonce: 4 }));
+        assert!(w.check(6, 6).is_ok());
+        assert_eq!(w.check(1028, 1028), Err(Error::Replayed));
     }
 
     proptest! {
