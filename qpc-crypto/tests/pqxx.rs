@@ -242,3 +242,71 @@ fn oversized_messages_are_refused() {
         Err(Error::ContentTooLong { len: 101, max: 100 })
     );
 }
+
+/// `spec/06-pq-noise.md` §14, value for value (the Python checker in
+/// `vectors/independent/` reproduces the same example independently).
+#[test]
+fn spec_worked_example() {
+    use qpc_crypto::pqxx::{InitiatorRandomness, ResponderRandomness};
+    let now = 1_000_000;
+    let run = |pq: bool| {
+        let ia = Identity::from_seeds(&[1; 32], &[2; 32]);
+        let ra = Identity::from_seeds(&[3; 32], &[4; 32]);
+        let li = LocalStatic::from_private(&ia, &[5; 32], 1_001_000);
+        let lr = LocalStatic::from_private(&ra, &[6; 32], 1_001_000);
+        let config = HandshakeConfig {
+            context: b"ctx".to_vec(),
+            post_quantum: pq,
+            allow_classical: !pq,
+            ..HandshakeConfig::default()
+        };
+        let ir = InitiatorRandomness {
+            ephemeral: [7; 32],
+            kem_seed: [8; 64],
+        };
+        let rr = ResponderRandomness {
+            ephemeral: [9; 32],
+            encapsulation: [10; 32],
+        };
+        let mut i = Initiator::new_derand(&li, config.clone(), &ir).unwrap();
+        let mut r = Responder::new_derand(&lr, config, &rr).unwrap();
+        let m1 = i.write_message_1(b"one").unwrap();
+        r.read_message_1(&m1).unwrap();
+        let m2 = r.write_message_2(b"two").unwrap();
+        i.read_message_2(now, &m2).unwrap();
+        let (m3, si) = i.write_message_3(b"three").unwrap();
+        let (sr, _) = r.read_message_3(now, &m3).unwrap();
+        ([m1, m2, m3], si, sr)
+    };
+    let ([m1, m2, m3], si, sr) = run(true);
+    assert_eq!((m1.len(), m2.len(), m3.len()), (1237, 1325, 206));
+    assert_eq!(
+        hex::encode(&m1[..32]),
+        "13be4feaeaf204c7fd3358fc9c00721881d174278128227ec674f37f7fe97b6d"
+    );
+    assert_eq!(
+        hex::encode(si.handshake_hash()),
+        "f13ac720658cbd3fb11f68e2ae80887695c662757e6551abbf7c46368f3e30bc"
+    );
+    let mut record = Vec::new();
+    let mut stream = si.into_stream(TransportConfig::default(), now).unwrap();
+    stream.seal(now, &[0; 3], &mut record).unwrap();
+    assert_eq!(
+        hex::encode(&record),
+        "005b8927215830d7ec6968fb70a564ad3771b8cc"
+    );
+    record.clear();
+    let mut datagram = sr.into_datagram(TransportConfig::default(), now).unwrap();
+    datagram.seal(now, &[0; 3], &mut record).unwrap();
+    assert_eq!(
+        hex::encode(&record),
+        "0000000000000000654887c982e2ae96d289c6a1cae983c8763669"
+    );
+    let ([m1, m2, m3], si, _) = run(false);
+    assert_eq!((m1.len(), m2.len(), m3.len()), (53, 237, 206));
+    assert_eq!(si.mode(), Mode::Classical);
+    assert_eq!(
+        hex::encode(si.handshake_hash()),
+        "55606ea209f47858357db0aa9f3fb09c441213a03cec4f7077a5651dfd3b113b"
+    );
+}

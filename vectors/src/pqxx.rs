@@ -1205,6 +1205,9 @@ fn datagram_script(t: &mut Recorder) {
     t.deliver(R, 12, None);
     t.deliver(R, 20, None); // epoch 6 now only two ahead of 4
     t.open(R, vec![0; 7], Some("malformed"));
+    let mut reserved = vec![0xff; 8];
+    reserved.extend_from_slice(&t.records[13][8..]);
+    t.open(R, reserved, Some("malformed")); // nonce 2^64 - 1 is reserved
     t.open(R, vec![0; 8 + 15], Some("malformed"));
     t.open(R, vec![0; 8 + 65 + 16], Some("content_too_long"));
     t.seal(I, NOW + 50, &[0; 65], Some("content_too_long"));
@@ -1329,6 +1332,8 @@ fn message_1_failures() -> Vec<PqxxVector> {
     bad_key[1] |= 0x0f; // first coefficient 4095 >= q
     let mut trailing = payload_1(Some(&key), PAYLOADS[0]);
     trailing.push(0);
+    let truncated = payload_1(Some(&key), PAYLOADS[0])[..100].to_vec();
+    let non_minimal = [&[1][..], &key, &[0x40, 0x03], b"abc"].concat();
     let mut unknown_kem = payload_1(Some(&key), PAYLOADS[0]);
     unknown_kem[0] = 2;
     vec![
@@ -1340,6 +1345,8 @@ fn message_1_failures() -> Vec<PqxxVector> {
         failing("pqxx-m1-invalid-encapsulation-key", "the ML-KEM-768 encapsulation key has a coefficient of 4095 (FIPS 203 modulus check)", alice(), bob(), 0, injected_1(payload_1(Some(&bad_key), PAYLOADS[0])), "invalid_public_key"),
         failing("pqxx-m1-unknown-kem", "message 1's kem field is 2", alice(), bob(), 0, injected_1(unknown_kem), "malformed"),
         failing("pqxx-m1-trailing-bytes", "a byte after the application payload", alice(), bob(), 0, injected_1(trailing), "trailing_bytes"),
+        failing("pqxx-m1-truncated", "message 1's payload ends inside the encapsulation key", alice(), bob(), 0, injected_1(truncated), "truncated"),
+        failing("pqxx-m1-non-minimal-length", "the application length 3 written in two bytes (0x4003)", alice(), bob(), 0, injected_1(non_minimal), "non_minimal_length"),
         failing("pqxx-m1-application-too-long", "the responder accepts at most 8 application bytes", alice(), bob().with(|p| p.max_application_len = 8), 0, None, "content_too_long"),
     ]
 }
@@ -1352,6 +1359,19 @@ fn message_2_failures() -> Vec<PqxxVector> {
         }))
     };
     vec![
+        failing(
+            "pqxx-m2-low-order-ephemeral",
+            "message 2 carries the low-order X25519 point u = 0 as the responder's ephemeral: ee is all zero",
+            alice(),
+            bob(),
+            1,
+            Some(Box::new(|_: &[Vec<u8>]| {
+                let mut m2 = honest_messages()[1].clone();
+                m2[..32].fill(0);
+                m2
+            })),
+            "non_contributory",
+        ),
         failing(
             "pqxx-m2-tampered",
             "message 2 with a bit of the encrypted static key flipped",

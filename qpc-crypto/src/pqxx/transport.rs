@@ -3,7 +3,7 @@
 //! replay window) mode, with rekeying by message count or time.
 //!
 //! ```text
-//! stream record   = ENCRYPT(k, n, "", data || uint8 flags)       n implicit
+//! stream record   = uint8 flags || ENCRYPT(k, n, flags, data)    n implicit
 //! datagram record = uint64 nonce || ENCRYPT(k_epoch, nonce, "", data)
 //!                   nonce = epoch << 48 | counter
 //! ```
@@ -291,10 +291,14 @@ impl StreamTransport {
         self.config.check_len(plaintext.len())?;
         let update = self.clock.tick(now_ms, &self.config);
         let start = out.len();
+        let flags = if update { KEY_UPDATE } else { 0 };
         out.reserve(1 + plaintext.len() + TAG_LEN);
+        out.push(flags);
         out.extend_from_slice(plaintext);
-        out.push(if update { KEY_UPDATE } else { 0 });
-        if let Err(e) = self.send.encrypt_in_place(self.send_nonce, &[], out, start) {
+        if let Err(e) = self
+            .send
+            .encrypt_in_place(self.send_nonce, &[flags], out, start + 1)
+        {
             out.truncate(start);
             self.failed = true;
             return Err(e);
@@ -318,23 +322,23 @@ impl StreamTransport {
     }
 
     fn open_inner(&mut self, record: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        let body_len = record
-            .len()
-            .checked_sub(1 + TAG_LEN)
+        let (&flags, sealed) = record
+            .split_first()
+            .filter(|(_, sealed)| sealed.len() >= TAG_LEN)
             .ok_or(Error::Malformed(
                 "stream record shorter than its flags and tag",
             ))?;
-        self.config.check_len(body_len)?;
+        self.config.check_len(sealed.len() - TAG_LEN)?;
+        if flags & !KEY_UPDATE != 0 {
+            return Err(Error::Malformed("unknown stream flags"));
+        }
         out.clear();
-        out.extend_from_slice(record);
+        out.extend_from_slice(sealed);
         self.receive
-            .decrypt_in_place(self.receive_nonce, &[], out)?;
+            .decrypt_in_place(self.receive_nonce, &[flags], out)?;
         self.receive_nonce += 1;
-        let flags = out.pop().expect("checked length");
-        match flags {
-            0 => {}
-            KEY_UPDATE => self.receive = self.receive.rekeyed(),
-            _ => return Err(Error::Malformed("unknown stream flags")),
+        if flags == KEY_UPDATE {
+            self.receive = self.receive.rekeyed();
         }
         Ok(())
     }
@@ -468,8 +472,8 @@ mod tests {
         let (a, b) = keys();
         let (send, _) = a.into_cipher_states();
         let mut b = StreamTransport::new(b, TransportConfig::default(), 0).unwrap();
-        let mut record = b"data\x02".to_vec();
-        send.encrypt_in_place(0, &[], &mut record, 0).unwrap();
+        let mut record = b"\x02data".to_vec();
+        send.encrypt_in_place(0, &[2], &mut record, 1).unwrap();
         let mut out = Vec::new();
         assert_eq!(
             b.open(&record, &mut out),
