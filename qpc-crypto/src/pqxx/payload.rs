@@ -151,3 +151,47 @@ impl Message3Payload {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn binding(seed: u8) -> StaticKeyBinding {
+        let bytes: Vec<u8> = (0..BINDING_LEN as u8).map(|i| i ^ seed).collect();
+        StaticKeyBinding::decode(&mut Reader::new(Bytes::from(bytes))).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn payloads_round_trip(
+            with_kem: bool,
+            seed: u8,
+            application in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let application = Bytes::from(application);
+            let m1 = Message1Payload {
+                encapsulation_key: with_kem.then(|| Box::new([seed; ENCAPSULATION_KEY_LEN])),
+                application: application.clone(),
+            };
+            prop_assert_eq!(Message1Payload::decode(m1.encode()?.into(), 300)?, m1);
+            let m2 = Message2Payload {
+                ciphertext: with_kem.then(|| Box::new([seed; CIPHERTEXT_LEN])),
+                binding: binding(seed),
+                application: application.clone(),
+            };
+            prop_assert_eq!(Message2Payload::decode(m2.encode()?.into(), 300)?, m2);
+            let m3 = Message3Payload { binding: binding(seed), application };
+            prop_assert_eq!(Message3Payload::decode(m3.encode()?.into(), 300)?, m3);
+        }
+
+        /// Hostile bytes are refused with a typed error, never a panic.
+        #[test]
+        fn hostile_payloads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1400)) {
+            let bytes = Bytes::from(bytes);
+            let _ = Message1Payload::decode(bytes.clone(), 64);
+            let _ = Message2Payload::decode(bytes.clone(), 64);
+            let _ = Message3Payload::decode(bytes, 64);
+        }
+    }
+}
