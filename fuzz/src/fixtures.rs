@@ -16,6 +16,8 @@ use qpc_crypto::sealed_sender::{Receiver, ReceiverConfig, SealedMessage, HPKE_IN
 use qpc_crypto::xwing::XWingSecretKey;
 use qpc_wire::codec::{self, Reader};
 
+pub mod pqxx;
+
 /// The injected clock of every receiver and certificate check (Unix ms).
 pub const NOW: u64 = 1_700_000_000_000;
 /// Expiry of the certificates the seeds carry: one day after [`NOW`].

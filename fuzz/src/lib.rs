@@ -17,6 +17,11 @@
 //! | [`sealed_inner`] | [`Receiver::open`](qpc_crypto::sealed_sender::Receiver::open) on a genuine envelope around fuzzed plaintext | the outcome equals an independent computation of every check of `spec/05` (inner layout, certificate, signature, window, padding) |
 //! | [`certificate`] | [`codec::decode_exact`]`::<`[`SenderCertificate`]`>`, [`SenderCertificate::verify`] | layout exact and canonical; `verify` equals an independent computation for several roots and clocks |
 //! | [`padding()`] | [`padding::unpad`], [`padding::pad`] | `unpad` equals an independent decoder under Padmé and bucket lists; accepted ⇒ `pad(content) == input`; padding round-trips within 12% |
+//! | [`pqxx_responder_msg1`] | pqXX `Responder::read_message_1`, `write_message_2` | the outcome equals an independent computation (Noise layer, payload layout, ML-KEM key check, downgrade rule); accepted ⇒ message 2 is written, as predicted; failures are final |
+//! | [`pqxx_initiator_msg2`] | pqXX `Initiator::read_message_2`, `write_message_3` | only genuine encryptions open; the outcome equals an independent computation (payload, KEM rule, downgrade, binding, policy); accepted ⇒ the session's peer, mode, hash and keys are right |
+//! | [`pqxx_responder_msg3`] | pqXX `Responder::read_message_3` | only the genuine message 3 (or, classically, the harness's) opens; binding and policy computed independently; the session agrees with the initiator |
+//! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
+//! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -54,11 +59,17 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 pub mod fixtures;
+mod pqxx;
 pub mod seeds;
+
+pub use pqxx::{
+    datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
+    pqxx_stream, DATAGRAM_EPOCH_JUMPS, DATAGRAM_WINDOWS, STREAM_SMALL_LIMIT,
+};
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 11] = [
+pub const TARGETS: [&str; 16] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -70,6 +81,11 @@ pub const TARGETS: [&str; 11] = [
     "sealed_inner",
     "certificate",
     "padding",
+    "pqxx_responder_msg1",
+    "pqxx_initiator_msg2",
+    "pqxx_responder_msg3",
+    "pqxx_stream",
+    "pqxx_datagram",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -87,6 +103,11 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "sealed_inner" => sealed_inner(data),
         "certificate" => certificate(data),
         "padding" => padding(data),
+        "pqxx_responder_msg1" => pqxx_responder_msg1(data),
+        "pqxx_initiator_msg2" => pqxx_initiator_msg2(data),
+        "pqxx_responder_msg3" => pqxx_responder_msg3(data),
+        "pqxx_stream" => pqxx_stream(data),
+        "pqxx_datagram" => pqxx_datagram(data),
         _ => return false,
     }
     true

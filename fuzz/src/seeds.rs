@@ -18,6 +18,8 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
+mod pqxx;
+
 /// One seed input of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seed {
@@ -303,6 +305,7 @@ pub fn all() -> Vec<Seed> {
     add(t, "no-local-versions", cat(&[&[0x00, 0x00, 0], &hello_v1]));
 
     crypto_seeds(&mut add);
+    pqxx::seeds(&mut add);
     seeds
 }
 

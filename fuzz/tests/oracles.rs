@@ -95,3 +95,87 @@ fn padme_oracle_matches_on_small_lengths() {
         );
     }
 }
+
+/// The pqXX harness's own encodings agree with qpc-crypto and with the
+/// sizes of `spec/06` §7.2.
+#[test]
+fn pqxx_harness_encodings() {
+    use qpc_fuzz::fixtures::pqxx::{self as fx, Binding, Message, Payload};
+    use qpc_wire::codec;
+
+    assert_eq!(
+        fx::classical_psk(),
+        *qpc_crypto::pqxx::derive_psk(None),
+        "classical psk"
+    );
+    for (identity, local) in [
+        (qpc_fuzz::fixtures::alice(), fx::alice_static()),
+        (qpc_fuzz::fixtures::bob(), fx::bob_static()),
+        (qpc_fuzz::fixtures::carol(), fx::carol_static()),
+    ] {
+        let mut ours = Vec::new();
+        Binding::genuine(identity, local.public()).encode(&mut ours);
+        assert_eq!(ours.len(), fx::BINDING_LEN);
+        assert_eq!(ours, codec::encode_to_vec(local.binding()).unwrap());
+    }
+    assert_eq!(Binding::signed_bytes(&[1; 32], &[2; 32], 3).len(), 72);
+
+    // spec/06 §7.2 with the fixed applications (12, 10 and 11 bytes).
+    let pq = fx::transcript(false);
+    let cl = fx::transcript(true);
+    let app = |n: usize| n + 1;
+    assert_eq!(pq.m1.len(), 32 + 1 + 1184 + app(12) + 16);
+    assert_eq!(cl.m1.len(), 32 + 1 + app(12) + 16);
+    assert_eq!(pq.m2.len(), 32 + 48 + 1 + 1088 + 136 + app(10) + 16);
+    assert_eq!(cl.m2.len(), 32 + 48 + 1 + 136 + app(10) + 16);
+    assert_eq!(pq.m3.len(), 48 + 136 + app(11) + 16);
+    assert_eq!(cl.m3.len(), pq.m3.len());
+    for (message, payload) in [
+        (Message::One, &pq.payload1),
+        (Message::One, &cl.payload1),
+        (Message::Two, &pq.payload2),
+        (Message::Two, &cl.payload2),
+        (Message::Three, &pq.payload3),
+    ] {
+        let decoded = Payload::decode(message, payload, 64_000).unwrap();
+        assert_eq!(&decoded.encode(message), payload);
+    }
+    let p2 = Payload::decode(Message::Two, &pq.payload2, 64_000).unwrap();
+    assert_eq!(
+        p2.binding.unwrap(),
+        Binding::genuine(qpc_fuzz::fixtures::bob(), fx::bob_static().public())
+    );
+    // The prologue of §4, as the harness computes it, is what qpc binds:
+    // the harness's message 1 is the genuine one (checked when the
+    // transcript is built) and another context is refused.
+    let mut other = fx::noise_initiator(&fx::ALICE_STATIC, fx::OTHER_CONTEXT);
+    let m1 = other.write(&pq.payload1).unwrap();
+    assert_ne!(m1, pq.m1);
+    let mut bob = fx::responder(fx::Policy::Strict.config());
+    assert_eq!(
+        bob.read_message_1(&m1).err(),
+        Some(qpc_crypto::Error::OpenFailed)
+    );
+}
+
+/// The transport op encoding round-trips.
+#[test]
+fn pqxx_ops_round_trip() {
+    use qpc_fuzz::fixtures::pqxx::{encode_ops, ops, Op};
+    let literal = [7u8; 239];
+    for datagram in [false, true] {
+        let list = [
+            Op::Genuine(0),
+            Op::Literal(&[]),
+            Op::Literal(&literal),
+            Op::Genuine(15),
+            Op::Genuine(if datagram { 4095 } else { 3 }),
+        ];
+        assert_eq!(ops(&encode_ops(&list, datagram), datagram), list);
+    }
+    // A truncated literal keeps what is there; a datagram op without its
+    // second byte is dropped.
+    assert_eq!(ops(&[5, 1, 2], false), [Op::Literal(&[1, 2])]);
+    assert_eq!(ops(&[0xf1], true), []);
+    assert_eq!(ops(&[0xf1, 0x02], true), [Op::Genuine(0x102)]);
+}
