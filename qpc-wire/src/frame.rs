@@ -41,6 +41,18 @@ pub enum FrameType {
     PqxxStream = 0x0104,
     /// pqXX transport record, datagram (unordered) mode.
     PqxxDatagram = 0x0105,
+    /// OPAQUE `RegistrationRequest` (`spec/08-opaque.md`).
+    OpaqueRegistrationRequest = 0x0110,
+    /// OPAQUE `RegistrationResponse`.
+    OpaqueRegistrationResponse = 0x0111,
+    /// OPAQUE `RegistrationRecord` (the client's upload).
+    OpaqueRegistrationRecord = 0x0112,
+    /// OPAQUE `KE1` (login start).
+    OpaqueKe1 = 0x0113,
+    /// OPAQUE `KE2` (server response).
+    OpaqueKe2 = 0x0114,
+    /// OPAQUE `KE3` (client finish).
+    OpaqueKe3 = 0x0115,
 }
 
 impl FrameType {
@@ -53,6 +65,12 @@ impl FrameType {
         FrameType::PqxxMessage3,
         FrameType::PqxxStream,
         FrameType::PqxxDatagram,
+        FrameType::OpaqueRegistrationRequest,
+        FrameType::OpaqueRegistrationResponse,
+        FrameType::OpaqueRegistrationRecord,
+        FrameType::OpaqueKe1,
+        FrameType::OpaqueKe2,
+        FrameType::OpaqueKe3,
     ];
 
     /// The 16-bit code point.
@@ -75,6 +93,12 @@ impl FrameType {
             FrameType::PqxxMessage3 => "PqxxMessage3",
             FrameType::PqxxStream => "PqxxStream",
             FrameType::PqxxDatagram => "PqxxDatagram",
+            FrameType::OpaqueRegistrationRequest => "OpaqueRegistrationRequest",
+            FrameType::OpaqueRegistrationResponse => "OpaqueRegistrationResponse",
+            FrameType::OpaqueRegistrationRecord => "OpaqueRegistrationRecord",
+            FrameType::OpaqueKe1 => "OpaqueKe1",
+            FrameType::OpaqueKe2 => "OpaqueKe2",
+            FrameType::OpaqueKe3 => "OpaqueKe3",
         }
     }
 }
