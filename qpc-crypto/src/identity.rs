@@ -98,6 +98,8 @@ pub enum SignatureContext {
     SealedSender,
     /// An identity's binding of a Noise static key (`spec/06`).
     PqxxStaticKey,
+    /// A mesh announce (`spec/10`).
+    MeshAnnounce,
 }
 
 impl SignatureContext {
@@ -108,6 +110,7 @@ impl SignatureContext {
             SignatureContext::SenderCertificate => b"qpc sig v1 sender certificate",
             SignatureContext::SealedSender => b"qpc sig v1 sealed sender",
             SignatureContext::PqxxStaticKey => b"qpc sig v1 pqxx static key",
+            SignatureContext::MeshAnnounce => b"qpc sig v1 mesh announce",
         }
     }
 
@@ -118,6 +121,7 @@ impl SignatureContext {
             SignatureContext::SenderCertificate => "sender certificate",
             SignatureContext::SealedSender => "sealed-sender message",
             SignatureContext::PqxxStaticKey => "pqXX static key binding",
+            SignatureContext::MeshAnnounce => "mesh announce",
         }
     }
 }

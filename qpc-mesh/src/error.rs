@@ -1,0 +1,64 @@
+//! The one error type of qpc-mesh.
+
+/// Everything that can go wrong in qpc-mesh. Each variant maps to one error
+/// class of `spec/10-mesh.md` §11 (see [`Error::class`]); negative vectors
+/// name these classes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The envelope header's version is not 1.
+    #[error("unknown mesh envelope version {0}")]
+    UnknownVersion(u8),
+    /// The envelope header's message type is not registered.
+    #[error("unknown mesh message type 0x{0:x}")]
+    UnknownMessageType(u8),
+    /// A message decoded but broke a rule of its definition.
+    #[error("malformed {message}: {reason}")]
+    Malformed {
+        /// The message.
+        message: &'static str,
+        /// The rule that was broken.
+        reason: &'static str,
+    },
+    /// An announce's address is not the address of its keys.
+    #[error("announced address is not the address of the announced keys")]
+    AddressMismatch,
+    /// An announce's sequence number is older than the one the routing
+    /// table holds for its address.
+    #[error("announce sequence {sequence} is older than the known {known}")]
+    Stale {
+        /// The announce's sequence number.
+        sequence: u32,
+        /// The sequence number the table holds.
+        known: u32,
+    },
+    /// A configuration value is out of its documented range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
+    #[error(transparent)]
+    Wire(#[from] qpc_wire::Error),
+    /// A key or signature check of qpc-crypto failed (`invalid_public_key`,
+    /// `bad_signature`).
+    #[error(transparent)]
+    Crypto(#[from] qpc_crypto::Error),
+}
+
+impl Error {
+    /// The error class name used by the spec and by `expected_error` in vectors.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::UnknownVersion(_) => "unknown_version",
+            Error::UnknownMessageType(_) => "unknown_message_type",
+            Error::Malformed { .. } => "malformed",
+            Error::AddressMismatch => "address_mismatch",
+            Error::Stale { .. } => "stale",
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::Wire(e) => e.class(),
+            Error::Crypto(e) => e.class(),
+        }
+    }
+}
+
+/// The result type of qpc-mesh.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
