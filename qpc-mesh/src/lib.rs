@@ -5,7 +5,8 @@
 //! - [`envelope`]: the compact envelope header (22 bytes, 30 with a hop id);
 //! - [`announce`]: signed announces proving the address binding (152 bytes,
 //!   160 relayed);
-//! - [`path_request`]: path requests and responses;
+//! - [`path_request`]: path requests and responses, and the bounded
+//!   reverse-path records that route responses back;
 //! - [`message`]: every message decoded by its type;
 //! - [`routing`]: the sans-IO routing table (sequence numbers, feasibility,
 //!   expiry, bounded with eviction and a per-neighbour quota);
