@@ -94,8 +94,11 @@ pub struct Advert {
 }
 
 impl Advert {
-    /// The advert of an announce received on `link`.
+    /// The advert of an announce received on `link`. An announce with hop
+    /// count 0 and no hop id comes from its originator, whose hop id is
+    /// that of the announced address (§4.1).
     pub fn from_announce(packet: &AnnouncePacket, link: LinkId) -> Self {
+        let originator = (packet.hop_count == 0).then(|| HopId::of(&packet.announce.address()));
         Advert {
             announce: packet.announce.clone(),
             cost: packet.cost,
@@ -103,7 +106,7 @@ impl Advert {
             hop_limit: packet.hop_limit,
             from: Neighbour {
                 link,
-                hop_id: packet.transmitter,
+                hop_id: packet.transmitter.or(originator),
             },
         }
     }

@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub mod hpke;
 pub mod identity;
+pub mod mesh;
 pub mod padding;
 pub mod pqxx;
 pub mod sealed_sender;
@@ -96,6 +97,12 @@ pub const SUITES: &[Suite] = &[
         protocol: pqxx::PROTOCOL,
         generate: pqxx::generate,
         verify: verify_json::<pqxx::PqxxVector>,
+    },
+    Suite {
+        file: "mesh.json",
+        protocol: mesh::PROTOCOL,
+        generate: mesh::generate,
+        verify: verify_json::<mesh::MeshVector>,
     },
 ];
 
@@ -208,6 +215,12 @@ impl ErrorClass for qpc_wire::Error {
 impl ErrorClass for qpc_crypto::Error {
     fn class(&self) -> &'static str {
         qpc_crypto::Error::class(self)
+    }
+}
+
+impl ErrorClass for qpc_mesh::Error {
+    fn class(&self) -> &'static str {
+        qpc_mesh::Error::class(self)
     }
 }
 
