@@ -22,6 +22,9 @@
 //! | [`pqxx_responder_msg3`] | pqXX `Responder::read_message_3` | only the genuine message 3 (or, classically, the harness's) opens; binding and policy computed independently; the session agrees with the initiator |
 //! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
+//! | [`mesh_envelope`] | qpc-mesh `Envelope::decode` | the outcome and the check that fires equal `spec/10` §3.3 computed independently; accepted ⇒ fields are the input's bytes, re-encodes identically, relaying adds one hop up to the limit |
+//! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.2 computed independently (lengths, address formula, strict key and signature over the spec's bytes); accepted ⇒ re-encodes identically; genuine announces and path responses built and mutated by the harness reach every check |
+//! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -59,9 +62,14 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 pub mod fixtures;
+mod mesh;
 mod pqxx;
 pub mod seeds;
 
+pub use mesh::{
+    genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_routing, message_mode,
+    LINK_COSTS, ROUTING_CONFIG,
+};
 pub use pqxx::{
     datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
     pqxx_stream, DATAGRAM_EPOCH_JUMPS, DATAGRAM_WINDOWS, STREAM_SMALL_LIMIT,
@@ -69,7 +77,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 16] = [
+pub const TARGETS: [&str; 19] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -86,6 +94,9 @@ pub const TARGETS: [&str; 16] = [
     "pqxx_responder_msg3",
     "pqxx_stream",
     "pqxx_datagram",
+    "mesh_envelope",
+    "mesh_message",
+    "mesh_routing",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -108,6 +119,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pqxx_responder_msg3" => pqxx_responder_msg3(data),
         "pqxx_stream" => pqxx_stream(data),
         "pqxx_datagram" => pqxx_datagram(data),
+        "mesh_envelope" => mesh_envelope(data),
+        "mesh_message" => mesh_message(data),
+        "mesh_routing" => mesh_routing(data),
         _ => return false,
     }
     true

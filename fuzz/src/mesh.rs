@@ -1,0 +1,430 @@
+//! The qpc-mesh targets (`spec/10-mesh.md`): envelope headers, every
+//! message by type, and the routing table, each against an independent
+//! computation written from the spec in this file.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+use ed25519_dalek::{Signature, VerifyingKey};
+use qpc_crypto::identity::{Address, Identity};
+use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
+use qpc_mesh::envelope::{Envelope, HopId};
+use qpc_mesh::message::Message;
+use qpc_mesh::path_request::PathResponse;
+use qpc_mesh::routing::{
+    Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
+};
+
+use crate::{ed25519_is_canonical, spec_address, ED25519_SMALL_ORDER};
+
+/// The announce signature label (`spec/02` §6.2).
+const ANNOUNCE_LABEL: &[u8] = b"qpc sig v1 mesh announce";
+
+/// Error classes mesh decoding may produce.
+const MESH_DECODE_CLASSES: &[&str] = &[
+    "truncated",
+    "trailing_bytes",
+    "unknown_version",
+    "unknown_message_type",
+    "malformed",
+    "address_mismatch",
+    "invalid_public_key",
+    "bad_signature",
+];
+
+/// The fixed identities of the mesh targets: index 0 is the routing
+/// target's local node.
+static MESH_IDENTITIES: LazyLock<[Identity; 4]> = LazyLock::new(|| {
+    [0x30u8, 0x31, 0x32, 0x33].map(|n| Identity::from_seeds(&[n; 32], &[n + 0x10; 32]))
+});
+
+/// The mesh fixture identities.
+pub fn mesh_identities() -> &'static [Identity; 4] {
+    &MESH_IDENTITIES
+}
+
+/// The header fields predicted from the spec: (type code, hop count, hop
+/// limit, header length).
+type PredictedHeader = (u8, u8, u8, usize);
+
+/// `spec/10` §3.3 H1–H7, independently.
+fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
+    let first = *d.first().ok_or("truncated")?;
+    if first >> 5 != 1 {
+        return Err("unknown_version");
+    }
+    let code = first & 0x0f;
+    if !(1..=4).contains(&code) {
+        return Err("unknown_message_type");
+    }
+    let hops = *d.get(1).ok_or("truncated")?;
+    if hops >> 4 > hops & 0x0f {
+        return Err("malformed");
+    }
+    let len = if first & 0x10 != 0 { 30 } else { 22 };
+    if d.len() < len {
+        return Err("truncated");
+    }
+    Ok((code, hops >> 4, hops & 0x0f, len))
+}
+
+/// `spec/10` §4.5 A2–A4 on raw fields, independently.
+fn expected_announce(dest: &[u8], seq: &[u8], body: &[u8]) -> Result<(), &'static str> {
+    let (caps, key, digest, sig) = (body[1], &body[2..34], &body[34..66], &body[66..130]);
+    if spec_address(key, digest)[..] != dest[..] {
+        return Err("address_mismatch");
+    }
+    let key: [u8; 32] = key.try_into().expect("32 bytes");
+    if !ed25519_is_canonical(&key) || ED25519_SMALL_ORDER.contains(&key) {
+        return Err("invalid_public_key");
+    }
+    let Ok(verifying) = VerifyingKey::from_bytes(&key) else {
+        return Err("invalid_public_key");
+    };
+    let signed = [
+        &[ANNOUNCE_LABEL.len() as u8][..],
+        ANNOUNCE_LABEL,
+        dest,
+        seq,
+        &[caps],
+        digest,
+    ]
+    .concat();
+    let sig = Signature::from_bytes(sig.try_into().expect("64 bytes"));
+    verifying
+        .verify_strict(&signed, &sig)
+        .map_err(|_| "bad_signature")
+}
+
+/// The whole of §3.3, §3.4, §4.5 and §6.2, independently.
+fn expected_message(d: &[u8]) -> Result<(), &'static str> {
+    let (code, _, _, len) = expected_header(d)?;
+    let (dest, mid, body) = (&d[2..18], &d[18..22], &d[len..]);
+    let exact = |want: usize| match body.len() {
+        n if n < want => Err("truncated"),
+        n if n > want => Err("trailing_bytes"),
+        _ => Ok(()),
+    };
+    match code {
+        1 => exact(130).and_then(|()| expected_announce(dest, mid, body)),
+        2 => exact(0),
+        3 => exact(142).and_then(|()| expected_announce(dest, &body[8..12], &body[12..])),
+        _ => (!body.is_empty()).then_some(()).ok_or("truncated"),
+    }
+}
+
+/// Fuzzes [`Envelope::decode`]: the outcome (and which check fires) equals
+/// §3.3 computed independently; accepted ⇒ the fields are the input's
+/// bytes, the envelope re-encodes to the input, and relaying adds exactly
+/// one hop until the limit.
+pub fn mesh_envelope(data: &[u8]) {
+    let got = Envelope::decode(Bytes::copy_from_slice(data));
+    match (expected_header(data), got) {
+        (Err(class), Err(e)) => assert_eq!(e.class(), class, "{e:?}"),
+        (Ok((code, count, limit, len)), Ok(env)) => {
+            let h = &env.header;
+            assert_eq!(
+                (h.message_type.code(), h.hop_count, h.hop_limit),
+                (code, count, limit)
+            );
+            assert_eq!(h.destination.as_bytes()[..], data[2..18]);
+            assert_eq!(h.message_id.to_be_bytes()[..], data[18..22]);
+            assert_eq!(
+                h.hop_id.map(|HopId(b)| b.to_vec()),
+                (len == 30).then(|| data[22..30].to_vec())
+            );
+            assert_eq!(env.body[..], data[len..]);
+            assert_eq!(env.to_bytes().expect("re-encodes"), data);
+            match h.relayed(Some(HopId([0xee; 8]))) {
+                None => assert_eq!(count, limit),
+                Some(next) => {
+                    assert_eq!((next.hop_count, next.hop_limit), (count + 1, limit));
+                    let mut out = Vec::new();
+                    next.encode(&mut out).expect("relayed header encodes");
+                    assert_eq!(out.len(), 30);
+                }
+            }
+        }
+        (want, got) => panic!("expected {want:?}, got {got:?}"),
+    }
+}
+
+/// Input selector of [`mesh_message`].
+pub mod message_mode {
+    /// The rest of the input is the datagram.
+    pub const RAW: u8 = 0x00;
+    /// The rest builds a genuine message, then mutates it (see
+    /// [`super::genuine_message`]).
+    pub const BUILD: u8 = 0x01;
+}
+
+/// A genuine datagram from `spec` bytes, then mutated: `spec[0]` kind (bit
+/// 0: path response; bit 1: with a hop id), `spec[1..5]` sequence,
+/// `spec[5]` capabilities, `spec[6]` cost, `spec[7]` hops (the count is
+/// capped at the limit), `spec[8]` identity index; then pairs (position,
+/// xor mask) applied to the datagram. `None` if `spec` is shorter than 9.
+pub fn genuine_message(spec: &[u8]) -> Option<Vec<u8>> {
+    let head = spec.get(..9)?;
+    let identity = &mesh_identities()[usize::from(head[8]) % 4];
+    let sequence = u32::from_be_bytes(head[1..5].try_into().expect("4 bytes"));
+    let announce = Announce::sign(identity, sequence, Capabilities(head[5]));
+    let limit = head[7] & 0x0f;
+    let count = (head[7] >> 4).min(limit);
+    let hop = (head[0] & 0x02 != 0).then_some(HopId([0xa5; 8]));
+    let mut bytes = if head[0] & 0x01 == 0 {
+        AnnouncePacket {
+            hop_count: count,
+            hop_limit: limit,
+            transmitter: hop,
+            cost: head[6],
+            announce,
+        }
+        .to_bytes()
+    } else {
+        PathResponse {
+            request_id: sequence.rotate_left(8),
+            hop_count: count,
+            hop_limit: limit,
+            next_hop: hop,
+            transmitter: HopId([0x5a; 8]),
+            cost: head[6],
+            announce,
+        }
+        .to_bytes()
+    }
+    .expect("genuine message encodes");
+    for pair in spec[9..].chunks_exact(2) {
+        let at = usize::from(pair[0]) % bytes.len();
+        bytes[at] ^= pair[1];
+    }
+    Some(bytes)
+}
+
+/// Fuzzes [`Message::decode`]. The first byte is a [`message_mode`]. The
+/// outcome equals §3.3–§6.2 computed independently (header checks, body
+/// lengths, the address formula, strict key and signature checks with
+/// `ed25519-dalek` over the spec's signed bytes); errors are decoding
+/// classes only; accepted ⇒ re-encodes to the input and an announce's
+/// fields are the input's bytes.
+pub fn mesh_message(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let datagram = match mode {
+        message_mode::BUILD => match genuine_message(rest) {
+            Some(d) => d,
+            None => return,
+        },
+        _ => rest.to_vec(),
+    };
+    let got = Message::decode(Bytes::copy_from_slice(&datagram));
+    if let Err(e) = &got {
+        assert!(MESH_DECODE_CLASSES.contains(&e.class()), "{e:?}");
+    }
+    match (expected_message(&datagram), got) {
+        (Err(class), Err(e)) => assert_eq!(e.class(), class, "{e:?}"),
+        (Ok(()), Ok(m)) => {
+            assert_eq!(m.to_bytes().expect("re-encodes"), datagram);
+            if let Message::Announce(p) = &m {
+                assert_eq!(
+                    p.announce.signing_key()[..],
+                    datagram[datagram.len() - 128..][..32]
+                );
+                assert_eq!(p.announce.sequence().to_be_bytes()[..], datagram[18..22]);
+            }
+        }
+        (want, got) => panic!("expected {want:?}, got {got:?}"),
+    }
+}
+
+/// The routing target's table bounds.
+pub const ROUTING_CONFIG: RoutingConfig = RoutingConfig {
+    capacity: 3,
+    route_lifetime_ms: 1000,
+    hold_ms: 400,
+    max_routes_per_neighbour: 2,
+};
+/// Link costs of the routing target (link i costs `LINK_COSTS[i]`).
+pub const LINK_COSTS: [u8; 3] = [1, 9, 200];
+
+/// An independent model of `spec/10` §5 for the routing target: address →
+/// (sequence, metric, hops, neighbour, live?, deadline).
+#[derive(Default)]
+struct Model {
+    entries: BTreeMap<Address, (u32, u8, u8, Neighbour, bool, u64)>,
+    events: Vec<TableEvent>,
+}
+
+impl Model {
+    fn expire(&mut self, now: u64) {
+        let hold = ROUTING_CONFIG.hold_ms;
+        let mut gone = Vec::new();
+        for (a, e) in self.entries.iter_mut() {
+            if e.4 && e.5 <= now {
+                (e.4, e.5) = (false, e.5 + hold);
+                self.events.push(TableEvent::Expired(*a));
+            }
+            if !e.4 && e.5 <= now {
+                gone.push(*a);
+                self.events.push(TableEvent::Forgotten(*a));
+            }
+        }
+        for a in gone {
+            self.entries.remove(&a);
+        }
+    }
+
+    fn ingest(
+        &mut self,
+        local: Address,
+        a: &Advert,
+        cost: u8,
+        now: u64,
+    ) -> Result<(Decision, bool, Option<Address>), u32> {
+        self.expire(now);
+        let address = a.announce.address();
+        let seq = a.announce.sequence();
+        let metric = a.cost.saturating_add(cost);
+        let relay = a.hop_count < a.hop_limit;
+        if address == local {
+            return Ok((Decision::OwnAddress, false, None));
+        }
+        if metric == 255 {
+            return Ok((Decision::Unreachable, false, None));
+        }
+        let fresh = (
+            seq,
+            metric,
+            a.hop_count + 1,
+            a.from,
+            true,
+            now + ROUTING_CONFIG.route_lifetime_ms,
+        );
+        match self.entries.get(&address).copied() {
+            None => {
+                let via = self
+                    .entries
+                    .values()
+                    .filter(|e| e.3 == a.from && e.4)
+                    .count();
+                if via >= ROUTING_CONFIG.max_routes_per_neighbour {
+                    return Ok((Decision::NeighbourQuota, false, None));
+                }
+                let mut evicted = None;
+                if self.entries.len() >= ROUTING_CONFIG.capacity {
+                    let victim = *self
+                        .entries
+                        .iter()
+                        .min_by_key(|(k, e)| (e.4, e.5, **k))
+                        .expect("full")
+                        .0;
+                    self.entries.remove(&victim);
+                    evicted = Some(victim);
+                }
+                self.entries.insert(address, fresh);
+                Ok((Decision::Installed, relay, evicted))
+            }
+            Some(e) if seq < e.0 => Err(e.0),
+            Some(e) if seq > e.0 => {
+                self.entries.insert(address, fresh);
+                Ok((Decision::UpdatedNewerSequence, relay, None))
+            }
+            Some(e) if metric < e.1 => {
+                self.entries.insert(address, fresh);
+                Ok((Decision::UpdatedBetterMetric, false, None))
+            }
+            Some(_) => Ok((Decision::NotFeasible, false, None)),
+        }
+    }
+}
+
+/// Fuzzes [`RoutingTable`] against an independent model of §5. The input
+/// is a list of 4-byte operations `[op, a, b, c]`; time advances by
+/// `(op >> 4) * 97` ms before each. `op & 3`: 0 and 1 receive an announce
+/// of identity `a % 4` (0 is the local node) with sequence `b % 6`, cost
+/// `c`, on link `(op >> 2) % 3`, from neighbour hop id `b >> 6`, hop count
+/// `(c & 1) * 7` of limit 7; 2 applies expiry; 3 looks up identity `a % 4`.
+/// Every decision, error, event and lookup equals the model's; the table
+/// never exceeds its capacity.
+pub fn mesh_routing(data: &[u8]) {
+    let ids = mesh_identities();
+    let local = ids[0].public().address();
+    let mut table = RoutingTable::new(local, ROUTING_CONFIG).expect("valid config");
+    let mut model = Model::default();
+    let mut now = 0u64;
+    for op in data.chunks_exact(4).take(256) {
+        now += u64::from(op[0] >> 4) * 97;
+        match op[0] & 3 {
+            0 | 1 => {
+                let link = usize::from(op[0] >> 2) % 3;
+                let advert = Advert {
+                    announce: Announce::sign(
+                        &ids[usize::from(op[1]) % 4],
+                        u32::from(op[2] % 6),
+                        Capabilities(0),
+                    ),
+                    cost: op[3],
+                    hop_count: (op[3] & 1) * 7,
+                    hop_limit: 7,
+                    from: Neighbour {
+                        link: LinkId(link as u16),
+                        hop_id: Some(HopId([op[2] >> 6; 8])),
+                    },
+                };
+                let got = table.ingest(&advert, LINK_COSTS[link], now);
+                let want = model.ingest(local, &advert, LINK_COSTS[link], now);
+                match (got, want) {
+                    (Ok(o), Ok((decision, rebroadcast, evicted))) => {
+                        assert_eq!(
+                            (o.decision, o.rebroadcast, o.evicted),
+                            (decision, rebroadcast, evicted)
+                        );
+                    }
+                    (Err(e), Err(known)) => assert_eq!(
+                        e,
+                        qpc_mesh::Error::Stale {
+                            sequence: advert.announce.sequence(),
+                            known
+                        }
+                    ),
+                    (got, want) => panic!("table {got:?}, model {want:?}"),
+                }
+            }
+            2 => {
+                table.handle_timeout(now);
+                model.expire(now);
+            }
+            _ => {
+                let dest = ids[usize::from(op[1]) % 4].public().address();
+                let want = if dest == local {
+                    Forwarding::Local
+                } else {
+                    match model.entries.get(&dest) {
+                        Some(e) if e.4 && e.5 > now => {
+                            let route =
+                                table.route(&dest, now).expect("the model has a live route");
+                            assert_eq!(
+                                (
+                                    route.sequence,
+                                    route.metric,
+                                    route.hops,
+                                    route.next_hop,
+                                    route.expires_at
+                                ),
+                                (e.0, e.1, e.2, e.3, e.5)
+                            );
+                            Forwarding::NextHop(route)
+                        }
+                        _ => Forwarding::Flood,
+                    }
+                };
+                assert_eq!(table.forwarding(&dest, now), want);
+            }
+        }
+        let events: Vec<_> = std::iter::from_fn(|| table.poll_event()).collect();
+        assert_eq!(events, std::mem::take(&mut model.events));
+        assert!(table.len() <= ROUTING_CONFIG.capacity);
+        assert_eq!(table.len(), model.entries.len());
+    }
+}

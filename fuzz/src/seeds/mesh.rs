@@ -1,0 +1,225 @@
+//! Seeds of the qpc-mesh targets: headers of every type and hop layout and
+//! near misses failing each check of `spec/10` §3.3; genuine announces,
+//! path messages and Sealed bodies with one check broken each; and routing
+//! scripts reaching every decision.
+
+use crate::mesh::genuine_message;
+use crate::mesh::message_mode::{BUILD, RAW};
+
+use super::cat;
+
+/// A `genuine_message` spec: kind, sequence, capabilities, cost, hops,
+/// identity, then (position, mask) mutations.
+fn build(
+    kind: u8,
+    sequence: u32,
+    cost: u8,
+    hops: u8,
+    identity: u8,
+    mutations: &[(u8, u8)],
+) -> Vec<u8> {
+    let mut spec = vec![kind];
+    spec.extend_from_slice(&sequence.to_be_bytes());
+    spec.extend_from_slice(&[0x01, cost, hops, identity]);
+    for &(at, mask) in mutations {
+        spec.extend_from_slice(&[at, mask]);
+    }
+    spec
+}
+
+/// One routing operation (see [`crate::mesh_routing`]).
+fn op(code: u8, a: u8, b: u8, c: u8) -> [u8; 4] {
+    [code, a, b, c]
+}
+
+pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
+    let announce = genuine_message(&build(0, 7, 0, 0x07, 1, &[])).expect("spec");
+    let relayed = genuine_message(&build(2, 7, 9, 0x17, 2, &[])).expect("spec");
+    let response = genuine_message(&build(3, 9, 4, 0x13, 3, &[])).expect("spec");
+
+    let t = "mesh_envelope";
+    add(t, "announce", announce.clone());
+    add(t, "announce-relayed", relayed.clone());
+    add(t, "path-response", response.clone());
+    add(t, "path-request", cat(&[&[0x22, 0x05], &[0x11; 20]]));
+    add(
+        t,
+        "sealed-next-hop",
+        cat(&[&[0x34, 0x27], &[0x22; 28], b"body"]),
+    );
+    add(t, "hops-at-limit", cat(&[&[0x24, 0xff], &[0; 20]]));
+    add(t, "version-2", cat(&[&[0x44, 0x07], &[0; 20]]));
+    add(t, "type-0", cat(&[&[0x20, 0x07], &[0; 20]]));
+    add(t, "type-5", vec![0x25]);
+    add(t, "hop-count-above-limit", vec![0x24, 0x43]);
+    add(t, "cut-in-destination", vec![0x24, 0x07, 1, 2, 3]);
+    add(t, "missing-hop-id", cat(&[&[0x34, 0x07], &[0; 24]]));
+    add(t, "empty", Vec::new());
+
+    let t = "mesh_message";
+    add(t, "raw-announce", cat(&[&[RAW], &announce]));
+    add(t, "raw-announce-relayed", cat(&[&[RAW], &relayed]));
+    add(t, "raw-path-response", cat(&[&[RAW], &response]));
+    add(
+        t,
+        "raw-path-request",
+        cat(&[&[RAW, 0x22, 0x05], &[0x11; 20]]),
+    );
+    add(
+        t,
+        "raw-path-request-with-body",
+        cat(&[&[RAW, 0x22, 0x05], &[0x11; 21]]),
+    );
+    add(
+        t,
+        "raw-sealed",
+        cat(&[&[RAW, 0x24, 0x07], &[0x33; 20], b"sealed"]),
+    );
+    add(
+        t,
+        "raw-sealed-empty",
+        cat(&[&[RAW, 0x24, 0x07], &[0x33; 20]]),
+    );
+    add(
+        t,
+        "raw-announce-truncated",
+        cat(&[&[RAW], &announce[..announce.len() - 1]]),
+    );
+    add(t, "raw-announce-trailing", cat(&[&[RAW], &announce, &[0]]));
+    add(
+        t,
+        "build-announce",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 0, &[])]),
+    );
+    add(
+        t,
+        "build-announce-max",
+        cat(&[&[BUILD], &build(2, u32::MAX, 254, 0xff, 3, &[])]),
+    );
+    add(
+        t,
+        "build-response",
+        cat(&[&[BUILD], &build(1, 5, 3, 0x25, 2, &[])]),
+    );
+    add(
+        t,
+        "build-response-next-hop",
+        cat(&[&[BUILD], &build(3, 5, 3, 0x25, 2, &[])]),
+    );
+    // Announce offsets: destination 2..18, sequence 18..22, cost 22,
+    // capabilities 23, key 24..56, digest 56..88, signature 88..152.
+    add(
+        t,
+        "build-address-mismatch",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(3, 1)])]),
+    );
+    add(
+        t,
+        "build-sequence-changed",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(21, 1)])]),
+    );
+    add(
+        t,
+        "build-capabilities-changed",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(23, 4)])]),
+    );
+    add(
+        t,
+        "build-cost-changed",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(22, 0xff)])]),
+    );
+    add(
+        t,
+        "build-digest-changed",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(60, 1)])]),
+    );
+    add(
+        t,
+        "build-signature-r",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(88, 1)])]),
+    );
+    add(
+        t,
+        "build-signature-s-top",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(151, 0x80)])]),
+    );
+    add(
+        t,
+        "build-hops-invalid",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(1, 0xf0)])]),
+    );
+    add(
+        t,
+        "build-version",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x40)])]),
+    );
+    add(
+        t,
+        "build-type",
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x07)])]),
+    );
+    add(
+        t,
+        "build-response-sequence",
+        cat(&[&[BUILD], &build(1, 5, 3, 0x25, 2, &[(33, 1)])]),
+    );
+    add(t, "empty", Vec::new());
+
+    let t = "mesh_routing";
+    let script = |ops: &[[u8; 4]]| ops.concat();
+    add(
+        t,
+        "feasibility",
+        script(&[
+            op(0x10, 1, 3, 0),  // install identity 1, seq 3, link 0
+            op(0x14, 1, 3, 0),  // same sequence on link 1: not feasible
+            op(0x10, 1, 3, 0),  // duplicate
+            op(0x10, 1, 2, 0),  // older: stale
+            op(0x18, 1, 4, 40), // newer on link 2
+            op(0x13, 1, 0, 0),  // lookup
+            op(0x10, 0, 1, 0),  // own address
+            op(0x18, 2, 1, 60), // 60 + 200 saturates: unreachable
+        ]),
+    );
+    add(
+        t,
+        "quota-eviction-expiry",
+        script(&[
+            op(0x10, 1, 0x41, 0),
+            op(0x10, 2, 0x41, 0),
+            op(0x10, 3, 0x41, 0), // third via the same neighbour: quota
+            op(0x10, 3, 0x81, 0),
+            op(0xf2, 0, 0, 0),
+            op(0xf2, 0, 0, 0),
+            op(0x33, 2, 0, 0),
+            op(0xf2, 0, 0, 0),
+            op(0x10, 2, 0x01, 1), // hop count 7: installed, no rebroadcast
+            op(0x13, 2, 0, 0),
+        ]),
+    );
+    add(
+        t,
+        "better-metric-then-expiry-inside-receive",
+        script(&[
+            op(0x18, 1, 1, 0), // link 2 (cost 200)
+            op(0x10, 1, 1, 0), // link 0 (cost 1): better metric
+            op(0x13, 1, 0, 0),
+            op(0xf0, 2, 1, 0), // time passes: identity 1 expires inside this receive
+            op(0xf0, 2, 1, 0),
+            op(0x13, 1, 0, 0),
+        ]),
+    );
+    add(
+        t,
+        "hold-keeps-sequence",
+        script(&[
+            op(0x10, 3, 4, 0),
+            op(0xb2, 0, 0, 0), // expired
+            op(0x10, 3, 3, 0), // older than the held sequence: stale
+            op(0x10, 3, 4, 2), // same sequence, worse metric: not feasible
+            op(0x40, 3, 5, 0), // newer: revived
+            op(0x13, 3, 0, 0),
+        ]),
+    );
+    add(t, "empty", Vec::new());
+}
