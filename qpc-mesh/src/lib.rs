@@ -17,6 +17,53 @@
 //! Still to come (see the issue): store-and-forward, receipts, broadcast
 //! channels, the `MeshNode` engine, the LoRa link layer and the simulator.
 //!
+//! An announce from its originator, received by a neighbour over a shared
+//! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
+//!
+//! ```
+//! use qpc_crypto::identity::Identity;
+//! use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
+//! use qpc_mesh::envelope::HopId;
+//! use qpc_mesh::message::Message;
+//! use qpc_mesh::rebroadcast::{AirtimeBudget, AnnounceScheduler};
+//! use qpc_mesh::routing::{Advert, Decision, Forwarding, LinkId, RoutingConfig, RoutingTable};
+//!
+//! let alice = Identity::from_seeds(&[1; 32], &[2; 32]);
+//! let relay = Identity::from_seeds(&[3; 32], &[4; 32]);
+//! let packet = AnnouncePacket {
+//!     hop_count: 0,
+//!     hop_limit: 7,
+//!     transmitter: None,
+//!     cost: 0,
+//!     announce: Announce::sign(&alice, 1, Capabilities(Capabilities::TRANSPORT)),
+//! };
+//! let datagram = packet.to_bytes()?;
+//! assert_eq!(datagram.len(), 152);
+//!
+//! // The relay decodes and verifies it, then asks its routing table.
+//! let Message::Announce(received) = Message::decode(datagram.into())? else { unreachable!() };
+//! let lora = LinkId(0);
+//! let mut table = RoutingTable::new(relay.public().address(), RoutingConfig::default())?;
+//! let outcome = table.ingest(&Advert::from_announce(&received, lora), 9, 0)?;
+//! assert_eq!(outcome.decision, Decision::Installed);
+//! let Forwarding::NextHop(route) = table.forwarding(&alice.public().address(), 1) else { unreachable!() };
+//! assert_eq!((route.metric, route.next_hop.link), (9, lora));
+//!
+//! // One more hop, its own metric as cost, its hop id as transmitter: 160 bytes.
+//! let relayed = AnnouncePacket {
+//!     hop_count: 1,
+//!     cost: route.metric,
+//!     transmitter: Some(HopId::of(&relay.public().address())),
+//!     ..received
+//! };
+//! let mut scheduler = AnnounceScheduler::new();
+//! scheduler.add_link(lora, AirtimeBudget::two_percent(1760), 0)?;
+//! scheduler.enqueue(lora, alice.public().address(), 1, relayed.to_bytes()?)?;
+//! let (link, bytes) = scheduler.poll_transmit(0).expect("the bucket starts full");
+//! assert_eq!((link, bytes.len()), (lora, 160));
+//! # Ok::<(), qpc_mesh::Error>(())
+//! ```
+//!
 //! Nothing here owns I/O: time comes in as `now` (milliseconds, monotonic)
 //! and randomness as `&mut impl rand_core::CryptoRng`.
 

@@ -102,9 +102,17 @@ struct LinkQueue {
 
 impl LinkQueue {
     fn refill(&mut self, now: u64) {
-        let elapsed = u128::from(now.saturating_sub(self.updated));
-        self.credit = (self.credit + elapsed * self.budget.rate()).min(self.budget.capacity());
+        self.credit = self.credit_at(now);
         self.updated = self.updated.max(now);
+    }
+
+    /// The credit at `now` without changing the state (saturating: any
+    /// time span and bitrate are safe).
+    fn credit_at(&self, now: u64) -> u128 {
+        let elapsed = u128::from(now.saturating_sub(self.updated));
+        self.credit
+            .saturating_add(elapsed.saturating_mul(self.budget.rate()))
+            .min(self.budget.capacity())
     }
 
     /// Index of the next announce: lowest hop count, then first queued.
@@ -197,6 +205,36 @@ impl AnnounceScheduler {
         Ok(dropped(destination, DropReason::QueueFull))
     }
 
+    /// Replaces the queued copy of `destination`'s announce on `link`, if
+    /// one is waiting, with a better one (same sequence, lower cost: §5.3
+    /// R8). Returns whether a copy was replaced; nothing is queued otherwise.
+    pub fn update_queued(
+        &mut self,
+        link: LinkId,
+        destination: Address,
+        hop_count: u8,
+        bytes: Vec<u8>,
+    ) -> Result<bool> {
+        if bytes.len() > MAX_ANNOUNCE_LEN {
+            return Err(Error::Malformed {
+                message: "announce",
+                reason: "longer than 160 bytes",
+            });
+        }
+        let q = self
+            .links
+            .get_mut(&link)
+            .ok_or(Error::InvalidConfig("unknown link"))?;
+        match q.queue.iter_mut().find(|e| e.destination == destination) {
+            Some(old) => {
+                old.hop_count = hop_count;
+                old.bytes = bytes;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// The next announce whose link has the credit for it (links in id order).
     pub fn poll_transmit(&mut self, now: u64) -> Option<(LinkId, Vec<u8>)> {
         for (link, q) in &mut self.links {
@@ -217,8 +255,7 @@ impl AnnounceScheduler {
             .values()
             .filter_map(|q| {
                 let head = &q.queue[q.head()?];
-                let elapsed = u128::from(now.saturating_sub(q.updated));
-                let credit = (q.credit + elapsed * q.budget.rate()).min(q.budget.capacity());
+                let credit = q.credit_at(now);
                 let cost = head.bytes.len() as u128 * MICROBITS_PER_BYTE;
                 let wait = cost.saturating_sub(credit).div_ceil(q.budget.rate());
                 Some(now.saturating_add(u64::try_from(wait).unwrap_or(u64::MAX)))
@@ -284,6 +321,36 @@ mod tests {
         assert_eq!(s.poll_transmit(0).unwrap().1, vec![5]);
         assert_eq!(s.poll_transmit(0).unwrap().1, vec![3]);
         assert_eq!(s.queued(link), 0);
+    }
+
+    #[test]
+    fn better_copies_replace_only_queued_ones() {
+        let mut s = AnnounceScheduler::new();
+        let link = LinkId(1);
+        s.add_link(link, AirtimeBudget::two_percent(1760), 0)
+            .unwrap();
+        assert!(!s.update_queued(link, addr(1), 2, vec![1]).unwrap());
+        assert_eq!(s.queued(link), 0);
+        s.enqueue(link, addr(1), 3, vec![2]).unwrap();
+        assert!(s.update_queued(link, addr(1), 2, vec![3]).unwrap());
+        assert_eq!(s.poll_transmit(0).unwrap().1, vec![3]);
+        assert!(s.update_queued(LinkId(9), addr(1), 2, vec![3]).is_err());
+    }
+
+    #[test]
+    fn extreme_times_and_rates_do_not_overflow() {
+        let mut s = AnnounceScheduler::new();
+        let budget = AirtimeBudget {
+            bitrate_bps: u64::MAX,
+            share_permille: 1000,
+            burst_bytes: u32::MAX,
+            max_queued: 1,
+        };
+        s.add_link(LinkId(0), budget, 0).unwrap();
+        s.poll_transmit(u64::MAX);
+        s.enqueue(LinkId(0), addr(1), 0, vec![0; 160]).unwrap();
+        assert_eq!(s.poll_timeout(u64::MAX), Some(u64::MAX));
+        assert!(s.poll_transmit(u64::MAX).is_some());
     }
 
     proptest! {
