@@ -12,10 +12,14 @@
 //!   expiry, bounded with eviction and a per-neighbour quota);
 //! - [`rebroadcast`]: the announce rebroadcast scheduler (once per announce,
 //!   an airtime share per link, lowest hop count first);
-//! - [`dedupe`]: the bounded duplicate filter.
+//! - [`dedupe`]: the bounded duplicate filter;
+//! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
+//!   (announcing, relaying, path requests and responses, next-hop
+//!   forwarding and flooding of Sealed messages).
 //!
 //! Still to come (see the issue): store-and-forward, receipts, broadcast
-//! channels, the `MeshNode` engine, the LoRa link layer and the simulator.
+//! channels, pairwise sessions, the LoRa link layer (fragmentation) and the
+//! network simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -72,6 +76,7 @@ pub mod dedupe;
 pub mod envelope;
 mod error;
 pub mod message;
+pub mod node;
 pub mod path_request;
 pub mod rebroadcast;
 pub mod routing;

@@ -1,0 +1,665 @@
+//! `MeshNode`: the sans-IO engine that ties the envelope, announces,
+//! routing, path requests, deduplication and rebroadcast scheduling
+//! together (`spec/10-mesh.md` §5.4, §6, §7).
+//!
+//! The driver adds links, then feeds datagrams with
+//! [`MeshNode::handle_datagram`], fires [`MeshNode::handle_timeout`] at
+//! [`MeshNode::poll_timeout`], and drains [`MeshNode::poll_transmit`] and
+//! [`MeshNode::poll_event`]. Store-and-forward, receipts, broadcast
+//! channels and fragmentation are not here yet: a datagram larger than a
+//! link's MTU is dropped with an event.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+use qpc_crypto::identity::{Address, Identity};
+use rand_core::CryptoRng;
+
+use crate::announce::{Announce, AnnouncePacket, Capabilities};
+use crate::dedupe::DuplicateFilter;
+use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::message::{Message, SealedPacket};
+use crate::path_request::{PathRequest, PathResponse, ReversePaths};
+use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
+use crate::routing::{
+    Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
+};
+use crate::{Error, Result};
+
+/// The smallest link MTU: the largest control message (a path response
+/// with a next hop, 172 bytes) must fit.
+pub const MIN_MTU: usize = 172;
+
+/// A link as the driver describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// Largest datagram the link carries in one piece (at least [`MIN_MTU`]).
+    pub mtu: usize,
+    /// Routing cost (1..=254, `spec/10` §5.1).
+    pub cost: u8,
+    /// The announce budget (bitrate, share, bucket, queue).
+    pub budget: AirtimeBudget,
+    /// Shared (every neighbour hears every transmission: hop ids are named)
+    /// or point-to-point.
+    pub shared: bool,
+}
+
+/// Bounds and policy of a [`MeshNode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// The routing table.
+    pub routing: RoutingConfig,
+    /// Keys the duplicate filter remembers.
+    pub dedupe_capacity: usize,
+    /// Reverse-path records held.
+    pub reverse_paths: usize,
+    /// How long a reverse-path record, and our own pending request, lasts.
+    pub path_request_ttl_ms: u64,
+    /// Hop limit of our announces, floods and path requests (at most 15).
+    pub hop_limit: u8,
+    /// Our capabilities; without `TRANSPORT` nothing is relayed.
+    pub capabilities: Capabilities,
+    /// Transmits and events waiting to be drained (each); beyond, the oldest
+    /// is dropped.
+    pub max_pending: usize,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            routing: RoutingConfig::default(),
+            dedupe_capacity: 4096,
+            reverse_paths: 256,
+            path_request_ttl_ms: 30_000,
+            hop_limit: 7,
+            capabilities: Capabilities(Capabilities::TRANSPORT),
+            max_pending: 1024,
+        }
+    }
+}
+
+/// A datagram to send on a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The link.
+    pub link: LinkId,
+    /// The datagram.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a message was not sent or forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The hop limit was reached.
+    HopLimit,
+    /// The datagram is larger than the link's MTU (fragmentation is planned).
+    TooLarge {
+        /// The datagram length.
+        len: usize,
+        /// The link's MTU.
+        mtu: usize,
+    },
+    /// This node does not relay (`TRANSPORT` not set).
+    NotTransport,
+    /// A path response without a reverse-path record.
+    NoReversePath,
+}
+
+/// What the node reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A verified advert was decided on.
+    Route {
+        /// The announced address.
+        destination: Address,
+        /// The decision.
+        decision: Decision,
+    },
+    /// The routing table expired or forgot an entry.
+    Table(TableEvent),
+    /// A Sealed message for this node arrived (open it with `spec/05`).
+    Delivered {
+        /// Its header's message id.
+        message_id: u32,
+        /// The `SealedMessage` bytes.
+        payload: Bytes,
+    },
+    /// A path response answered our request.
+    PathFound {
+        /// The destination.
+        destination: Address,
+    },
+    /// A datagram was refused; `class` is the error class of `spec/10` §8.
+    Rejected {
+        /// The link it came on.
+        link: LinkId,
+        /// The error class.
+        class: &'static str,
+    },
+    /// A message to `destination` was not sent or forwarded.
+    Dropped {
+        /// The destination.
+        destination: Address,
+        /// Why.
+        reason: DropReason,
+    },
+    /// An announce left a rebroadcast queue unsent.
+    AnnounceDropped(Dropped),
+}
+
+/// The sans-IO mesh node.
+#[derive(Debug)]
+pub struct MeshNode {
+    identity: Identity,
+    config: NodeConfig,
+    links: BTreeMap<LinkId, LinkConfig>,
+    table: RoutingTable,
+    dedupe: DuplicateFilter,
+    scheduler: AnnounceScheduler,
+    reverse: ReversePaths,
+    own_requests: VecDeque<(Address, u32, u64)>,
+    sequence: Option<u32>,
+    now: u64,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+}
+
+impl MeshNode {
+    /// A node for `identity`; its first announce gets `first_sequence`
+    /// (persisted by the driver, `spec/10` §4.6).
+    pub fn new(identity: Identity, config: NodeConfig, first_sequence: u32) -> Result<Self> {
+        if config.hop_limit > MAX_HOP_LIMIT || config.max_pending == 0 {
+            return Err(Error::InvalidConfig(
+                "hop limit at most 15, at least one pending transmit and event",
+            ));
+        }
+        let address = identity.public().address();
+        Ok(MeshNode {
+            table: RoutingTable::new(address, config.routing)?,
+            dedupe: DuplicateFilter::new(config.dedupe_capacity)?,
+            reverse: ReversePaths::new(config.reverse_paths, config.path_request_ttl_ms)?,
+            identity,
+            config,
+            links: BTreeMap::new(),
+            scheduler: AnnounceScheduler::new(),
+            own_requests: VecDeque::new(),
+            sequence: first_sequence.checked_sub(1),
+            now: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// This node's address.
+    pub fn address(&self) -> Address {
+        self.identity.public().address()
+    }
+
+    /// This node's hop id.
+    pub fn hop_id(&self) -> HopId {
+        HopId::of(&self.address())
+    }
+
+    /// The routing table (read only).
+    pub fn routing_table(&self) -> &RoutingTable {
+        &self.table
+    }
+
+    /// Adds or reconfigures a link.
+    pub fn add_link(&mut self, link: LinkId, config: LinkConfig, now: u64) -> Result<()> {
+        if config.mtu < MIN_MTU || !(1..=254).contains(&config.cost) {
+            return Err(Error::InvalidConfig("link MTU at least 172, cost 1..=254"));
+        }
+        self.scheduler.add_link(link, config.budget, now)?;
+        self.links.insert(link, config);
+        Ok(())
+    }
+
+    /// Signs a new announce (the next sequence number) and queues it on
+    /// every link.
+    pub fn announce(&mut self, now: u64) -> Result<()> {
+        self.advance(now);
+        let sequence = match self.sequence {
+            None => 0,
+            Some(s) => s.checked_add(1).ok_or(Error::InvalidConfig(
+                "announce sequence numbers are used up",
+            ))?,
+        };
+        self.sequence = Some(sequence);
+        let packet = AnnouncePacket {
+            hop_count: 0,
+            hop_limit: self.config.hop_limit,
+            transmitter: None,
+            cost: 0,
+            announce: self.own_announce(sequence),
+        };
+        let bytes = packet.to_bytes()?;
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for link in links {
+            self.queue_announce(link, self.address(), 0, bytes.clone());
+        }
+        self.flush(now);
+        Ok(())
+    }
+
+    /// Sends a `SealedMessage` (`spec/05`) to `destination`: along its route,
+    /// or flooded with a path request when no route is known (§5.4).
+    pub fn send_sealed(
+        &mut self,
+        destination: Address,
+        sealed: Bytes,
+        now: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<()> {
+        self.advance(now);
+        if sealed.is_empty() {
+            return Err(Error::Wire(qpc_wire::Error::Truncated));
+        }
+        let header = Header {
+            message_type: MessageType::Sealed,
+            hop_count: 0,
+            hop_limit: self.config.hop_limit,
+            destination,
+            message_id: rng.next_u32(),
+            hop_id: None,
+        };
+        self.dedupe.first_sighting(&header);
+        let packet = SealedPacket {
+            header,
+            payload: sealed,
+        };
+        match self.table.forwarding(&destination, now) {
+            Forwarding::Local => self.push_event(Event::Delivered {
+                message_id: packet.header.message_id,
+                payload: packet.payload,
+            }),
+            Forwarding::NextHop(route) => self.send_forwarded(packet, route.next_hop),
+            Forwarding::Flood => {
+                self.flood(&Message::Sealed(packet), None);
+                self.request_path(destination, now, rng);
+            }
+        }
+        self.flush(now);
+        Ok(())
+    }
+
+    /// Takes one datagram received on `link` (`spec/10` §7.1).
+    pub fn handle_datagram(&mut self, link: LinkId, bytes: Bytes, now: u64) {
+        self.advance(now);
+        if let Err(e) = self.receive(link, bytes, now) {
+            self.push_event(Event::Rejected {
+                link,
+                class: e.class(),
+            });
+        }
+        self.flush(now);
+    }
+
+    /// Applies expiry and sends the announces the budgets now allow.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.advance(now);
+        self.table.handle_timeout(now);
+        self.flush(now);
+    }
+
+    /// When the node next needs [`MeshNode::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let table = self.table.poll_timeout();
+        let scheduler = self.scheduler.poll_timeout(self.now);
+        table.into_iter().chain(scheduler).min()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn advance(&mut self, now: u64) {
+        self.now = self.now.max(now);
+    }
+
+    fn own_announce(&self, sequence: u32) -> Announce {
+        Announce::sign(&self.identity, sequence, self.config.capabilities)
+    }
+
+    fn relays(&self) -> bool {
+        self.config.capabilities.has(Capabilities::TRANSPORT)
+    }
+
+    fn shared(&self, link: LinkId) -> bool {
+        self.links.get(&link).is_some_and(|l| l.shared)
+    }
+
+    /// Our hop id, named on shared links only.
+    fn own_hop_id_on(&self, link: LinkId) -> Option<HopId> {
+        self.shared(link).then(|| self.hop_id())
+    }
+
+    fn receive(&mut self, link: LinkId, bytes: Bytes, now: u64) -> Result<()> {
+        let link_cost = self
+            .links
+            .get(&link)
+            .ok_or(Error::InvalidConfig("unknown link"))?
+            .cost;
+        let envelope = Envelope::decode(bytes)?;
+        if !self.dedupe.first_sighting(&envelope.header) {
+            return Ok(());
+        }
+        match Message::from_envelope(envelope)? {
+            Message::Announce(packet) => self.on_announce(link, link_cost, packet, now),
+            Message::PathRequest(request) => {
+                self.on_path_request(link, request, now);
+                Ok(())
+            }
+            Message::PathResponse(response) => {
+                self.on_path_response(link, link_cost, response, now)
+            }
+            Message::Sealed(packet) => {
+                self.on_sealed(link, packet, now);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_announce(
+        &mut self,
+        link: LinkId,
+        cost: u8,
+        packet: AnnouncePacket,
+        now: u64,
+    ) -> Result<()> {
+        let outcome = self
+            .table
+            .ingest(&Advert::from_announce(&packet, link), cost, now)?;
+        let destination = packet.announce.address();
+        self.push_event(Event::Route {
+            destination,
+            decision: outcome.decision,
+        });
+        let Some(route) = self.table.route(&destination, now) else {
+            return Ok(());
+        };
+        let relayed = |transmitter| AnnouncePacket {
+            hop_count: packet.hop_count + 1,
+            cost: route.metric,
+            transmitter,
+            ..packet.clone()
+        };
+        let links: Vec<LinkId> = self
+            .links
+            .keys()
+            .copied()
+            .filter(|&l| l != link || self.shared(l))
+            .collect();
+        if outcome.rebroadcast && self.relays() {
+            for l in links {
+                let bytes = relayed(self.own_hop_id_on(l)).to_bytes()?;
+                self.queue_announce(l, destination, packet.hop_count + 1, bytes);
+            }
+        } else if outcome.decision == Decision::UpdatedBetterMetric {
+            for l in links {
+                let bytes = relayed(self.own_hop_id_on(l)).to_bytes()?;
+                self.scheduler
+                    .update_queued(l, destination, packet.hop_count + 1, bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_path_request(&mut self, link: LinkId, request: PathRequest, now: u64) {
+        let from = Neighbour {
+            link,
+            hop_id: request.transmitter,
+        };
+        let answer = if request.destination == self.address() {
+            // Not announced yet: nothing to answer with, nothing to relay.
+            let Some(sequence) = self.sequence else {
+                return;
+            };
+            Some((self.own_announce(sequence), 0))
+        } else {
+            self.table
+                .announce_for(&request.destination, now)
+                .map(|(a, metric)| (a.clone(), metric))
+        };
+        if let Some((announce, cost)) = answer {
+            let response = PathResponse {
+                request_id: request.request_id,
+                hop_count: 0,
+                // The reverse path has as many relays as the request crossed.
+                hop_limit: request.hop_count,
+                next_hop: self.shared(link).then_some(from.hop_id).flatten(),
+                transmitter: self.hop_id(),
+                cost,
+                announce,
+            };
+            self.transmit(link, request.destination, &Message::PathResponse(response));
+            return;
+        }
+        if !self.relays() {
+            return;
+        }
+        if request.hop_count >= request.hop_limit {
+            self.push_event(Event::Dropped {
+                destination: request.destination,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        }
+        self.reverse.record(&request, from, now);
+        self.flood(&Message::PathRequest(request), Some(link));
+    }
+
+    fn on_path_response(
+        &mut self,
+        link: LinkId,
+        cost: u8,
+        response: PathResponse,
+        now: u64,
+    ) -> Result<()> {
+        if self.shared(link) && response.next_hop.is_some_and(|h| h != self.hop_id()) {
+            return Ok(());
+        }
+        let destination = response.announce.address();
+        let outcome = self
+            .table
+            .ingest(&Advert::from_path_response(&response, link), cost, now)?;
+        self.push_event(Event::Route {
+            destination,
+            decision: outcome.decision,
+        });
+        let own = self
+            .own_requests
+            .iter()
+            .position(|&(d, id, _)| (d, id) == (destination, response.request_id));
+        if let Some(i) = own {
+            self.own_requests.remove(i);
+            self.push_event(Event::PathFound { destination });
+            return Ok(());
+        }
+        let Some(back) = self.reverse.take(&response, now) else {
+            self.push_event(Event::Dropped {
+                destination,
+                reason: DropReason::NoReversePath,
+            });
+            return Ok(());
+        };
+        let Some(route) = self.table.route(&destination, now) else {
+            return Ok(());
+        };
+        if response.hop_count >= response.hop_limit {
+            self.push_event(Event::Dropped {
+                destination,
+                reason: DropReason::HopLimit,
+            });
+            return Ok(());
+        }
+        let forwarded = PathResponse {
+            hop_count: response.hop_count + 1,
+            next_hop: self.shared(back.link).then_some(back.hop_id).flatten(),
+            transmitter: self.hop_id(),
+            cost: route.metric,
+            ..response
+        };
+        self.transmit(back.link, destination, &Message::PathResponse(forwarded));
+        Ok(())
+    }
+
+    fn on_sealed(&mut self, link: LinkId, packet: SealedPacket, now: u64) {
+        let header = &packet.header;
+        if self.shared(link) && header.hop_id.is_some_and(|h| h != self.hop_id()) {
+            return;
+        }
+        if header.destination == self.address() {
+            self.push_event(Event::Delivered {
+                message_id: header.message_id,
+                payload: packet.payload,
+            });
+            return;
+        }
+        if !self.relays() {
+            self.push_event(Event::Dropped {
+                destination: header.destination,
+                reason: DropReason::NotTransport,
+            });
+            return;
+        }
+        let Some(next) = header.relayed(None) else {
+            self.push_event(Event::Dropped {
+                destination: header.destination,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        };
+        let packet = SealedPacket {
+            header: next,
+            payload: packet.payload,
+        };
+        match self.table.forwarding(&packet.header.destination, now) {
+            Forwarding::NextHop(route) => self.send_forwarded(packet, route.next_hop),
+            _ => self.flood(&Message::Sealed(packet), Some(link)),
+        }
+    }
+
+    /// Sends a forwarded-type message to a next hop, naming it on shared links.
+    fn send_forwarded(&mut self, mut packet: SealedPacket, next: Neighbour) {
+        packet.header.hop_id = if self.shared(next.link) {
+            next.hop_id
+        } else {
+            None
+        };
+        let destination = packet.header.destination;
+        self.transmit(next.link, destination, &Message::Sealed(packet));
+    }
+
+    /// Sends `message` on every link but a point-to-point `arrived_on`; on
+    /// shared links flooded types name us as transmitter, forwarded types
+    /// name no next hop.
+    fn flood(&mut self, message: &Message, arrived_on: Option<LinkId>) {
+        let links: Vec<LinkId> = self
+            .links
+            .keys()
+            .copied()
+            .filter(|&l| Some(l) != arrived_on || self.shared(l))
+            .collect();
+        let destination = message.header().destination;
+        for link in links {
+            let copy = match message {
+                Message::PathRequest(r) => Message::PathRequest(PathRequest {
+                    hop_count: r.hop_count + u8::from(arrived_on.is_some()),
+                    transmitter: self.own_hop_id_on(link),
+                    ..r.clone()
+                }),
+                Message::Sealed(s) => Message::Sealed(SealedPacket {
+                    header: Header {
+                        hop_id: None,
+                        ..s.header.clone()
+                    },
+                    payload: s.payload.clone(),
+                }),
+                other => other.clone(),
+            };
+            self.transmit(link, destination, &copy);
+        }
+    }
+
+    fn request_path(&mut self, destination: Address, now: u64, rng: &mut impl CryptoRng) {
+        let ttl = self.config.path_request_ttl_ms;
+        self.own_requests.retain(|r| r.2.saturating_add(ttl) > now);
+        if self.own_requests.iter().any(|r| r.0 == destination) {
+            return;
+        }
+        if self.own_requests.len() == self.config.reverse_paths {
+            self.own_requests.pop_front();
+        }
+        let request = PathRequest::new(destination, self.config.hop_limit, None, rng);
+        self.own_requests
+            .push_back((destination, request.request_id, now));
+        self.dedupe.first_sighting(&request.header());
+        self.flood(&Message::PathRequest(request), None);
+    }
+
+    fn queue_announce(
+        &mut self,
+        link: LinkId,
+        destination: Address,
+        hop_count: u8,
+        bytes: Vec<u8>,
+    ) {
+        match self.scheduler.enqueue(link, destination, hop_count, bytes) {
+            Ok(Some(dropped)) => self.push_event(Event::AnnounceDropped(dropped)),
+            Ok(None) => {}
+            Err(e) => self.push_event(Event::Rejected {
+                link,
+                class: e.class(),
+            }),
+        }
+    }
+
+    fn transmit(&mut self, link: LinkId, destination: Address, message: &Message) {
+        let Ok(bytes) = message.to_bytes() else {
+            return;
+        };
+        let mtu = self.links.get(&link).map_or(0, |l| l.mtu);
+        if bytes.len() > mtu {
+            self.push_event(Event::Dropped {
+                destination,
+                reason: DropReason::TooLarge {
+                    len: bytes.len(),
+                    mtu,
+                },
+            });
+            return;
+        }
+        if self.transmits.len() == self.config.max_pending {
+            self.transmits.pop_front();
+        }
+        self.transmits.push_back(Transmit { link, bytes });
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() == self.config.max_pending {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    /// Table events to node events, then whatever announces may go now.
+    fn flush(&mut self, now: u64) {
+        while let Some(e) = self.table.poll_event() {
+            self.push_event(Event::Table(e));
+        }
+        while let Some((link, bytes)) = self.scheduler.poll_transmit(now) {
+            // Announces are at most 160 bytes and links carry at least 172.
+            if self.transmits.len() == self.config.max_pending {
+                self.transmits.pop_front();
+            }
+            self.transmits.push_back(Transmit { link, bytes });
+        }
+    }
+}
