@@ -25,6 +25,7 @@
 //! | [`mesh_envelope`] | qpc-mesh `Envelope::decode` | the outcome and the check that fires equal `spec/10` §3.3 computed independently; accepted ⇒ fields are the input's bytes, re-encodes identically, relaying adds one hop up to the limit |
 //! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.2 computed independently (lengths, address formula, strict key and signature over the spec's bytes); accepted ⇒ re-encodes identically; genuine announces and path responses built and mutated by the harness reach every check |
 //! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
+//! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -67,8 +68,8 @@ mod pqxx;
 pub mod seeds;
 
 pub use mesh::{
-    genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_routing, message_mode,
-    LINK_COSTS, ROUTING_CONFIG,
+    genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
+    message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
 };
 pub use pqxx::{
     datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
@@ -77,7 +78,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 19] = [
+pub const TARGETS: [&str; 20] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -97,6 +98,7 @@ pub const TARGETS: [&str; 19] = [
     "mesh_envelope",
     "mesh_message",
     "mesh_routing",
+    "mesh_node",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -122,6 +124,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_envelope" => mesh_envelope(data),
         "mesh_message" => mesh_message(data),
         "mesh_routing" => mesh_routing(data),
+        "mesh_node" => mesh_node(data),
         _ => return false,
     }
     true

@@ -11,7 +11,9 @@ use qpc_crypto::identity::{Address, Identity};
 use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, HopId};
 use qpc_mesh::message::Message;
+use qpc_mesh::node::{LinkConfig, MeshNode, NodeConfig};
 use qpc_mesh::path_request::PathResponse;
+use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
@@ -426,5 +428,94 @@ pub fn mesh_routing(data: &[u8]) {
         assert_eq!(events, std::mem::take(&mut model.events));
         assert!(table.len() <= ROUTING_CONFIG.capacity);
         assert_eq!(table.len(), model.entries.len());
+    }
+}
+
+/// The node target's links: a shared LoRa-like link and a point-to-point one.
+const NODE_LINKS: [(u16, usize, u8, bool); 2] = [(0, 222, 9, true), (1, 1500, 1, false)];
+/// The node target's bound on pending transmits and events (small, so that
+/// the bound is reached).
+pub const NODE_MAX_PENDING: usize = 8;
+
+fn fuzz_node() -> MeshNode {
+    let config = NodeConfig {
+        routing: ROUTING_CONFIG,
+        dedupe_capacity: 16,
+        reverse_paths: 4,
+        path_request_ttl_ms: 5000,
+        max_pending: NODE_MAX_PENDING,
+        ..NodeConfig::default()
+    };
+    // The local node is identity 0 of [`mesh_identities`], rebuilt from its seeds.
+    let identity = Identity::from_seeds(&[0x30; 32], &[0x40; 32]);
+    let mut node = MeshNode::new(identity, config, 1).expect("valid config");
+    for (id, mtu, cost, shared) in NODE_LINKS {
+        let link = LinkConfig {
+            mtu,
+            cost,
+            budget: AirtimeBudget::two_percent(50_000),
+            shared,
+        };
+        node.add_link(LinkId(id), link, 0).expect("valid link");
+    }
+    node
+}
+
+/// Fuzzes [`MeshNode`] with a sequence of datagrams. Each item starts with
+/// a control byte: bits 0-1 the link (2 and 3 are unknown links), bit 2 a
+/// timer call before the datagram, bits 4-7 time advancing in seconds; then
+/// a length byte `n` and, if bit 3 is set, a [`genuine_message`] spec of
+/// `n` bytes, else a raw datagram of `n` bytes. Properties: nothing panics;
+/// every transmit decodes (and verifies) as a message and fits its link's
+/// MTU; at most [`NODE_MAX_PENDING`] transmits and events wait; the table
+/// stays within its capacity; after a timer call the next timeout is in the
+/// future.
+pub fn mesh_node(data: &[u8]) {
+    let mut node = fuzz_node();
+    let mut now = 0u64;
+    node.announce(now).expect("first announce");
+    let mut rest = data;
+    while let [control, len, tail @ ..] = rest {
+        let n = usize::from(*len).min(tail.len());
+        let (body, next) = tail.split_at(n);
+        rest = next;
+        now += u64::from(control >> 4) * 1000;
+        if control & 0x04 != 0 {
+            node.handle_timeout(now);
+            assert!(
+                node.poll_timeout().is_none_or(|t| t > now),
+                "timer not in the future"
+            );
+        }
+        let datagram = if control & 0x08 != 0 {
+            match genuine_message(body) {
+                Some(d) => d,
+                None => continue,
+            }
+        } else {
+            body.to_vec()
+        };
+        node.handle_datagram(
+            LinkId(u16::from(control & 0x03)),
+            Bytes::from(datagram),
+            now,
+        );
+        let mut transmits = 0;
+        while let Some(t) = node.poll_transmit() {
+            transmits += 1;
+            let mtu = NODE_LINKS
+                .iter()
+                .find(|l| l.0 == t.link.0)
+                .expect("a configured link")
+                .1;
+            assert!(t.bytes.len() <= mtu);
+            if let Err(e) = Message::decode(Bytes::from(t.bytes)) {
+                panic!("the node sent an invalid datagram: {e}");
+            }
+        }
+        assert!(transmits <= NODE_MAX_PENDING);
+        let events = std::iter::from_fn(|| node.poll_event()).count();
+        assert!(events <= NODE_MAX_PENDING);
+        assert!(node.routing_table().len() <= ROUTING_CONFIG.capacity);
     }
 }

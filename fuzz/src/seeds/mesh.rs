@@ -222,4 +222,38 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
         ]),
     );
     add(t, "empty", Vec::new());
+
+    let t = "mesh_node";
+    let item = |control: u8, body: &[u8]| cat(&[&[control, body.len() as u8], body]);
+    let spec = |kind, seq, hops, identity| build(kind, seq, 0, hops, identity, &[]);
+    add(t, "raw-announce-shared", item(0x00, &announce));
+    add(t, "raw-announce-point-to-point", item(0x01, &relayed));
+    add(t, "unknown-link", item(0x02, &announce));
+    add(
+        t,
+        "announces-then-expiry",
+        cat(&[
+            &item(0x08, &spec(0, 1, 0x07, 1)),
+            &item(0x08, &spec(2, 1, 0x17, 2)),
+            &item(0x09, &spec(0, 1, 0x07, 3)),
+            &item(0xfc, &spec(0, 2, 0x07, 1)),
+            &item(0xfc, b""),
+        ]),
+    );
+    add(
+        t,
+        "path-request-and-response",
+        cat(&[
+            &item(0x08, &spec(0, 3, 0x07, 2)),
+            &item(0x00, &cat(&[&[0x32, 0x15], &[0; 20], &[0x11; 8]])),
+            &item(0x08, &spec(1, 3, 0x13, 2)),
+            &item(0x08, &spec(3, 3, 0x13, 3)),
+        ]),
+    );
+    add(
+        t,
+        "sealed-for-relay",
+        item(0x00, &cat(&[&[0x24, 0x07], &[0x44; 20], b"payload"])),
+    );
+    add(t, "empty", Vec::new());
 }
