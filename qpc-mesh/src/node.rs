@@ -347,7 +347,14 @@ impl MeshNode {
             .ok_or(Error::InvalidConfig("unknown link"))?
             .cost;
         let envelope = Envelope::decode(bytes)?;
-        if !self.dedupe.first_sighting(&envelope.header) {
+        let header = &envelope.header;
+        // A forwarded message naming another next hop is not ours to act on,
+        // and must not enter the filter: it may reach us later as next hop.
+        let named_elsewhere = header.hop_id.is_some_and(|h| h != self.hop_id());
+        if !header.message_type.is_flooded() && self.shared(link) && named_elsewhere {
+            return Ok(());
+        }
+        if !self.dedupe.first_sighting(header) {
             return Ok(());
         }
         match Message::from_envelope(envelope)? {
@@ -462,9 +469,6 @@ impl MeshNode {
         response: PathResponse,
         now: u64,
     ) -> Result<()> {
-        if self.shared(link) && response.next_hop.is_some_and(|h| h != self.hop_id()) {
-            return Ok(());
-        }
         let destination = response.announce.address();
         let outcome = self
             .table
@@ -512,9 +516,6 @@ impl MeshNode {
 
     fn on_sealed(&mut self, link: LinkId, packet: SealedPacket, now: u64) {
         let header = &packet.header;
-        if self.shared(link) && header.hop_id.is_some_and(|h| h != self.hop_id()) {
-            return;
-        }
         if header.destination == self.address() {
             self.push_event(Event::Delivered {
                 message_id: header.message_id,

@@ -192,6 +192,29 @@ fn announces_converge_along_a_chain_and_sealed_follows_next_hops() {
 }
 
 #[test]
+fn overhearing_a_forwarded_message_does_not_block_it() {
+    // 0 -> 1 -> 2 -> 3, and node 2 also hears node 0 (but 0 does not hear 2):
+    // 2 overhears the copy 0 addresses to 1, then receives 1's copy.
+    let mut range = chain(4);
+    range[0].push(2);
+    let mut net = Net::new(range);
+    net.announce_all();
+    net.run_until(60_000);
+    assert_eq!(net.walk(0, 3), vec![0, 1, 2, 3]);
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let dest = net.address(3);
+    net.nodes[0]
+        .send_sealed(dest, Bytes::from_static(b"overheard"), net.now, &mut rng)
+        .unwrap();
+    net.deliver();
+    let delivered = net.events[3]
+        .iter()
+        .filter(|e| matches!(e, Event::Delivered { .. }))
+        .count();
+    assert_eq!(delivered, 1);
+}
+
+#[test]
 fn rebroadcasts_respect_the_airtime_share() {
     // A star: node 0 hears everyone and relays every announce once.
     let n = 6;
