@@ -115,7 +115,45 @@ mod tests {
         assert_eq!(decoded.to_bytes().unwrap(), bytes);
     }
 
+    fn any_request() -> impl Strategy<Value = PathRequest> {
+        (
+            any::<[u8; 16]>(),
+            any::<u32>(),
+            0u8..=15,
+            proptest::option::of(any::<[u8; 8]>()),
+        )
+            .prop_map(|(dest, id, limit, hop)| PathRequest {
+                destination: qpc_crypto::identity::Address::from_bytes(dest),
+                request_id: id,
+                hop_count: limit / 3,
+                hop_limit: limit,
+                transmitter: hop.map(crate::envelope::HopId),
+            })
+    }
+
+    fn any_sealed() -> impl Strategy<Value = SealedPacket> {
+        (
+            any_request(),
+            proptest::collection::vec(any::<u8>(), 1..300),
+        )
+            .prop_map(|(r, body)| SealedPacket {
+                header: Header {
+                    message_type: MessageType::Sealed,
+                    ..r.header()
+                },
+                payload: body.into(),
+            })
+    }
+
     proptest! {
+        #[test]
+        fn path_requests_and_sealed_round_trip(r in any_request(), s in any_sealed()) {
+            for m in [Message::PathRequest(r), Message::Sealed(s)] {
+                let bytes = m.to_bytes().unwrap();
+                prop_assert_eq!(Message::decode(bytes.into()).unwrap(), m);
+            }
+        }
+
         #[test]
         fn accepted_messages_re_encode_identically(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             if let Ok(m) = Message::decode(data.clone().into()) {
