@@ -15,11 +15,13 @@
 //! - [`dedupe`]: the bounded duplicate filter;
 //! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
 //!   (announcing, relaying, path requests and responses, next-hop
-//!   forwarding and flooding of Sealed messages).
+//!   forwarding and flooding of Sealed messages);
+//! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
+//!   (directed hearing graph, airtime, seeded loss).
 //!
 //! Still to come (see the issue): store-and-forward, receipts, broadcast
-//! channels, pairwise sessions, the LoRa link layer (fragmentation) and the
-//! network simulator.
+//! channels, pairwise sessions, the LoRa link layer (fragmentation,
+//! duty cycle) and collisions in the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -80,5 +82,6 @@ pub mod node;
 pub mod path_request;
 pub mod rebroadcast;
 pub mod routing;
+pub mod sim;
 
 pub use error::{Error, Result};

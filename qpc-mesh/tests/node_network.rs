@@ -1,241 +1,170 @@
-//! `MeshNode`s on a virtual shared radio channel: announces flood under
-//! their airtime budget and converge to loop-free next hops, Sealed
-//! messages follow them hop by hop, and a node without a route finds one
-//! with a path request.
+//! `MeshNode`s in the simulator: announces flood under their airtime budget
+//! and converge to loop-free next hops (also with loss), Sealed messages
+//! follow them hop by hop, a node without a route finds one with a path
+//! request, and hostile datagrams change nothing.
 
 use bytes::Bytes;
 use qpc_crypto::identity::{Address, Identity};
 use qpc_mesh::node::{Event, LinkConfig, MeshNode, NodeConfig};
 use qpc_mesh::rebroadcast::AirtimeBudget;
-use qpc_mesh::routing::{Forwarding, LinkId};
+use qpc_mesh::routing::Forwarding;
+use qpc_mesh::sim::{RadioConfig, Simulator, Stats, RADIO};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-const RADIO: LinkId = LinkId(0);
+const BITRATE: u64 = 50_000;
 
-/// Nodes on one channel; `range[i]` lists who hears node `i`.
-struct Net {
-    nodes: Vec<MeshNode>,
-    range: Vec<Vec<usize>>,
-    events: Vec<Vec<Event>>,
-    heard: Vec<usize>,
-    sent_bytes: Vec<usize>,
-    now: u64,
+fn node(i: usize) -> MeshNode {
+    let n = i as u8;
+    let identity = Identity::from_seeds(&[n + 1; 32], &[n + 101; 32]);
+    let mut node = MeshNode::new(identity, NodeConfig::default(), 1).unwrap();
+    let link = LinkConfig {
+        mtu: 222,
+        cost: 9,
+        budget: AirtimeBudget::two_percent(BITRATE),
+        shared: true,
+    };
+    node.add_link(RADIO, link, 0).unwrap();
+    node
 }
 
-impl Net {
-    fn new(range: Vec<Vec<usize>>) -> Self {
-        let nodes = (0..range.len())
-            .map(|i| {
-                let n = i as u8;
-                let identity = Identity::from_seeds(&[n + 1; 32], &[n + 101; 32]);
-                let mut node = MeshNode::new(identity, NodeConfig::default(), 1).unwrap();
-                let link = LinkConfig {
-                    mtu: 222,
-                    cost: 9,
-                    budget: AirtimeBudget::two_percent(50_000),
-                    shared: true,
-                };
-                node.add_link(RADIO, link, 0).unwrap();
-                node
-            })
-            .collect();
-        let n = range.len();
-        Net {
-            nodes,
-            range,
-            events: vec![Vec::new(); n],
-            heard: vec![0; n],
-            sent_bytes: vec![0; n],
-            now: 0,
-        }
+fn sim(n: usize, loss_permille: u16, seed: u8) -> Simulator<ChaCha20Rng> {
+    let radio = RadioConfig {
+        bitrate_bps: BITRATE,
+        loss_permille,
+    };
+    let mut sim = Simulator::new(radio, ChaCha20Rng::from_seed([seed; 32]));
+    for i in 0..n {
+        sim.add_node(node(i));
     }
+    sim
+}
 
-    fn address(&self, i: usize) -> Address {
-        self.nodes[i].address()
+fn chain(n: usize) -> Simulator<ChaCha20Rng> {
+    let mut s = sim(n, 0, 0);
+    for i in 1..n {
+        s.connect(i - 1, i);
     }
+    s
+}
 
-    /// Delivers every pending transmission, repeatedly, at the current time.
-    fn deliver(&mut self) {
-        loop {
-            let mut any = false;
-            for i in 0..self.nodes.len() {
-                while let Some(t) = self.nodes[i].poll_transmit() {
-                    any = true;
-                    assert!(t.bytes.len() <= 222);
-                    self.sent_bytes[i] += t.bytes.len();
-                    for &j in &self.range[i].clone() {
-                        self.heard[j] += 1;
-                        self.nodes[j].handle_datagram(
-                            t.link,
-                            Bytes::from(t.bytes.clone()),
-                            self.now,
-                        );
-                    }
-                }
-                while let Some(e) = self.nodes[i].poll_event() {
-                    self.events[i].push(e);
-                }
-            }
-            if !any {
-                return;
-            }
-        }
-    }
+fn address(s: &Simulator<ChaCha20Rng>, i: usize) -> Address {
+    s.node(i).address()
+}
 
-    /// Runs timers and deliveries until `end`.
-    fn run_until(&mut self, end: u64) {
-        loop {
-            self.deliver();
-            let next = self.nodes.iter().filter_map(MeshNode::poll_timeout).min();
-            match next {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    for node in &mut self.nodes {
-                        if node.poll_timeout().is_some_and(|t| t <= self.now) {
-                            node.handle_timeout(self.now);
-                        }
-                    }
-                }
-                _ => {
-                    self.now = end;
-                    self.deliver();
-                    return;
-                }
-            }
-        }
-    }
-
-    fn announce_all(&mut self) {
-        for node in &mut self.nodes {
-            node.announce(self.now).unwrap();
-        }
-    }
-
-    /// Follows next hops from `from` to `to`; the visited nodes, or a panic
-    /// on a loop or a dead end.
-    fn walk(&self, from: usize, to: usize) -> Vec<usize> {
-        let dest = self.address(to);
-        let mut path = vec![from];
-        let mut at = from;
-        while at != to {
-            let Forwarding::NextHop(route) =
-                self.nodes[at].routing_table().forwarding(&dest, self.now)
-            else {
-                panic!("node {at} has no route to {to}");
-            };
-            let hop = route.next_hop.hop_id.expect("shared links name next hops");
-            at = (0..self.nodes.len())
-                .find(|&j| self.nodes[j].hop_id() == hop)
-                .expect("a known neighbour");
-            assert!(!path.contains(&at), "loop {path:?} -> {at}");
-            assert!(
-                self.range[path[path.len() - 1]].contains(&at),
-                "next hop out of range"
-            );
-            path.push(at);
-        }
-        path
+fn announce_all(s: &mut Simulator<ChaCha20Rng>) {
+    let now = s.now();
+    for i in 0..s.len() {
+        s.node_mut(i).announce(now).unwrap();
     }
 }
 
-fn chain(n: usize) -> Vec<Vec<usize>> {
-    (0..n)
-        .map(|i| {
-            [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
-                .into_iter()
-                .flatten()
-                .collect()
+/// Follows next hops from `from` to `to`; panics on a loop, a dead end or a
+/// next hop out of range.
+fn walk(s: &Simulator<ChaCha20Rng>, from: usize, to: usize) -> Vec<usize> {
+    let dest = address(s, to);
+    let mut path = vec![from];
+    let mut at = from;
+    while at != to {
+        let Forwarding::NextHop(route) = s.node(at).routing_table().forwarding(&dest, s.now())
+        else {
+            panic!("node {at} has no route to {to}");
+        };
+        let hop = route.next_hop.hop_id.expect("shared links name next hops");
+        let next = (0..s.len())
+            .find(|&j| s.node(j).hop_id() == hop)
+            .expect("a known neighbour");
+        assert!(!path.contains(&next), "loop {path:?} -> {next}");
+        assert!(s.hears(at, next), "next hop {next} out of {at}'s range");
+        path.push(next);
+        at = next;
+    }
+    path
+}
+
+fn delivered(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<Bytes> {
+    s.events()
+        .iter()
+        .filter_map(|(_, n, e)| match e {
+            Event::Delivered { payload, .. } if *n == i => Some(payload.clone()),
+            _ => None,
         })
         .collect()
 }
 
 #[test]
 fn announces_converge_along_a_chain_and_sealed_follows_next_hops() {
-    let mut net = Net::new(chain(4));
-    net.announce_all();
-    net.run_until(60_000);
+    let mut s = chain(4);
+    announce_all(&mut s);
+    s.run_until(60_000);
     for (from, to) in [(0, 3), (3, 0), (1, 3), (2, 0)] {
-        let path = net.walk(from, to);
-        assert_eq!(path.len(), from.abs_diff(to) + 1, "shortest path");
+        assert_eq!(
+            walk(&s, from, to).len(),
+            from.abs_diff(to) + 1,
+            "shortest path"
+        );
     }
-    let route = net.nodes[0]
+    let route = s
+        .node(0)
         .routing_table()
-        .route(&net.address(3), net.now)
+        .route(&address(&s, 3), s.now())
         .unwrap();
     assert_eq!((route.metric, route.hops), (27, 3));
 
-    let heard_before = net.heard.clone();
+    let before = s.stats();
     let mut rng = ChaCha20Rng::from_seed([7; 32]);
     let payload = Bytes::from_static(b"a sealed message, opaque to relays");
-    let dest = net.address(3);
-    net.nodes[0]
-        .send_sealed(dest, payload.clone(), net.now, &mut rng)
+    let (now, dest) = (s.now(), address(&s, 3));
+    s.node_mut(0)
+        .send_sealed(dest, payload.clone(), now, &mut rng)
         .unwrap();
-    net.deliver();
-    let delivered: Vec<_> = net.events[3]
-        .iter()
-        .filter_map(|e| match e {
-            Event::Delivered { payload, .. } => Some(payload.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(delivered, vec![payload]);
-    // Three transmissions (A, B, C), each heard by its one or two neighbours.
-    let heard: usize = net
-        .heard
-        .iter()
-        .zip(&heard_before)
-        .map(|(a, b)| a - b)
-        .sum();
-    assert_eq!(heard, 1 + 2 + 2);
+    s.run_until(now + 5_000);
+    assert_eq!(delivered(&s, 3), vec![payload]);
+    // Three transmissions (0, 1, 2), heard by one, two and two neighbours.
+    let after = s.stats();
+    assert_eq!(after.transmissions - before.transmissions, 3);
+    assert_eq!(after.receptions - before.receptions, 5);
 }
 
 #[test]
 fn overhearing_a_forwarded_message_does_not_block_it() {
     // 0 -> 1 -> 2 -> 3, and node 2 also hears node 0 (but 0 does not hear 2):
     // 2 overhears the copy 0 addresses to 1, then receives 1's copy.
-    let mut range = chain(4);
-    range[0].push(2);
-    let mut net = Net::new(range);
-    net.announce_all();
-    net.run_until(60_000);
-    assert_eq!(net.walk(0, 3), vec![0, 1, 2, 3]);
+    let mut s = chain(4);
+    s.hear(0, 2);
+    announce_all(&mut s);
+    s.run_until(60_000);
+    assert_eq!(walk(&s, 0, 3), vec![0, 1, 2, 3]);
     let mut rng = ChaCha20Rng::from_seed([3; 32]);
-    let dest = net.address(3);
-    net.nodes[0]
-        .send_sealed(dest, Bytes::from_static(b"overheard"), net.now, &mut rng)
+    let (now, dest) = (s.now(), address(&s, 3));
+    s.node_mut(0)
+        .send_sealed(dest, Bytes::from_static(b"overheard"), now, &mut rng)
         .unwrap();
-    net.deliver();
-    let delivered = net.events[3]
-        .iter()
-        .filter(|e| matches!(e, Event::Delivered { .. }))
-        .count();
-    assert_eq!(delivered, 1);
+    s.run_until(now + 5_000);
+    assert_eq!(delivered(&s, 3).len(), 1);
 }
 
 #[test]
 fn rebroadcasts_respect_the_airtime_share() {
     // A star: node 0 hears everyone and relays every announce once.
-    let n = 6;
-    let range = (0..n)
-        .map(|i| if i == 0 { (1..n).collect() } else { vec![0] })
-        .collect();
-    let mut net = Net::new(range);
-    net.announce_all();
-    // 2% of 50 kbit/s = 1000 bit/s = 125 bytes/s after a full 160-byte
-    // bucket: at 1 s node 0 has sent only its own 152-byte announce (8 + 125
-    // bytes of credit do not cover a 160-byte relay).
-    net.run_until(1_000);
-    assert_eq!(net.sent_bytes[0], 152);
-    net.run_until(60_000);
-    // Own announce + five relays of 160 bytes each, never above the budget.
-    assert_eq!(net.sent_bytes[0], 152 + 5 * 160);
-    assert!(net.sent_bytes[0] as u64 <= 160 + 125 * 60);
-    for i in 1..n {
-        for j in 1..n {
+    let mut s = sim(6, 0, 0);
+    for i in 1..6 {
+        s.connect(0, i);
+    }
+    announce_all(&mut s);
+    // 2% of 50 kbit/s = 125 bytes/s after a full 160-byte bucket: at 1 s
+    // node 0 has sent only its own 152-byte announce (8 + 125 bytes of
+    // credit do not cover a 160-byte relay).
+    s.run_until(1_000);
+    assert_eq!(s.bytes_sent_by(0), 152);
+    s.run_until(60_000);
+    // Its own announce and five relays of 160 bytes, within the budget.
+    assert_eq!(s.bytes_sent_by(0), 152 + 5 * 160);
+    assert!(s.bytes_sent_by(0) <= 160 + 125 * 60);
+    for i in 1..6 {
+        for j in 1..6 {
             if i != j {
-                assert_eq!(net.walk(i, j), vec![i, 0, j]);
+                assert_eq!(walk(&s, i, j), vec![i, 0, j]);
             }
         }
     }
@@ -243,44 +172,94 @@ fn rebroadcasts_respect_the_airtime_share() {
 
 #[test]
 fn a_late_node_finds_a_route_with_a_path_request() {
-    // 0 - 1 - 2 - 3, then node 4 joins next to 3 after the announces.
-    let mut range = chain(4);
-    range.push(vec![]);
-    let mut net = Net::new(range);
-    net.announce_all();
-    net.run_until(60_000);
-    net.range[3].push(4);
-    net.range[4].push(3);
+    // 0 - 1 - 2 - 3, then node 4 comes into range of 3 after the announces.
+    let mut s = chain(4);
+    s.add_node(node(4));
+    announce_all(&mut s);
+    s.run_until(60_000);
+    s.connect(3, 4);
     let mut rng = ChaCha20Rng::from_seed([9; 32]);
-    let dest = net.address(0);
-    net.nodes[4]
-        .send_sealed(
-            dest,
-            Bytes::from_static(b"first contact"),
-            net.now,
-            &mut rng,
-        )
+    let (now, dest) = (s.now(), address(&s, 0));
+    s.node_mut(4)
+        .send_sealed(dest, Bytes::from_static(b"first contact"), now, &mut rng)
         .unwrap();
-    net.deliver();
-    assert!(net.events[4]
+    s.run_until(now + 10_000);
+    let found = s
+        .events()
         .iter()
-        .any(|e| *e == Event::PathFound { destination: dest }));
-    assert_eq!(net.walk(4, 0), vec![4, 3, 2, 1, 0]);
-    let route = net.nodes[4].routing_table().route(&dest, net.now).unwrap();
+        .any(|(_, n, e)| *n == 4 && *e == Event::PathFound { destination: dest });
+    assert!(found);
+    assert_eq!(walk(&s, 4, 0), vec![4, 3, 2, 1, 0]);
+    let route = s.node(4).routing_table().route(&dest, s.now()).unwrap();
     assert_eq!(route.metric, 36);
     // The flooded Sealed copy reached node 0 too.
-    assert!(net.events[0]
-        .iter()
-        .any(|e| matches!(e, Event::Delivered { .. })));
+    assert_eq!(delivered(&s, 0).len(), 1);
+}
+
+/// A 3 x 3 grid with reception loss, announcing every minute.
+fn grid(loss_permille: u16, seed: u8) -> (Simulator<ChaCha20Rng>, Stats) {
+    let mut s = sim(9, loss_permille, seed);
+    for i in 0..9 {
+        if i % 3 < 2 {
+            s.connect(i, i + 1);
+        }
+        if i < 6 {
+            s.connect(i, i + 3);
+        }
+    }
+    for round in 0..6u64 {
+        announce_all(&mut s);
+        s.run_until((round + 1) * 60_000);
+    }
+    let stats = s.stats();
+    (s, stats)
+}
+
+/// Routes of all 72 ordered pairs that have the fewest hops.
+fn shortest_routes(s: &Simulator<ChaCha20Rng>) -> usize {
+    let mut shortest_paths = 0;
+    for from in 0..9 {
+        for to in 0..9 {
+            if from != to {
+                // Every pair has a loop-free route (walk panics otherwise).
+                let hops = walk(&s, from, to).len() - 1;
+                // Manhattan distance on the grid is the shortest path.
+                let (a, b) = ((from % 3, from / 3), (to % 3, to / 3));
+                let shortest = a.0.abs_diff(b.0) + a.1.abs_diff(b.1);
+                assert!(hops >= shortest);
+                shortest_paths += usize::from(hops == shortest);
+            }
+        }
+    }
+    shortest_paths
+}
+
+#[test]
+fn a_lossless_grid_converges_to_shortest_paths() {
+    let (s, stats) = grid(0, 0);
+    assert_eq!(stats.lost, 0);
+    assert_eq!(shortest_routes(&s), 72);
+}
+
+#[test]
+fn a_lossy_grid_converges_loop_free_and_runs_are_reproducible() {
+    let (s, stats) = grid(200, 42);
+    assert!(stats.lost > 0 && stats.receptions > 0);
+    // 20% loss: some routes settle on a longer path until the next round.
+    let shortest = shortest_routes(&s);
+    assert!(shortest >= 60, "{shortest} of 72 routes are shortest");
+    assert_eq!(grid(200, 42).1, stats, "same seed, same run");
+    assert_ne!(grid(200, 43).1, stats, "another seed, another run");
 }
 
 #[test]
 fn forged_stale_and_replayed_datagrams_are_not_used() {
     use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
+    use qpc_mesh::routing::LinkId;
 
-    let mut net = Net::new(chain(2));
-    net.announce_all();
-    net.run_until(10_000);
+    let mut s = chain(2);
+    announce_all(&mut s);
+    s.run_until(10_000);
     let other = Identity::from_seeds(&[2; 32], &[102; 32]);
     let announce = |sequence| AnnouncePacket {
         hop_count: 0,
@@ -293,7 +272,7 @@ fn forged_stale_and_replayed_datagrams_are_not_used() {
     let stale = announce(0).to_bytes().unwrap();
     let mut forged = announce(2).to_bytes().unwrap();
     forged[100] ^= 1;
-    let node0 = &mut net.nodes[0];
+    let node0 = s.node_mut(0);
     let route_before = node0
         .routing_table()
         .route(&other.public().address(), 20_000);
