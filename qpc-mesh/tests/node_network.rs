@@ -222,7 +222,7 @@ fn shortest_routes(s: &Simulator<ChaCha20Rng>) -> usize {
         for to in 0..9 {
             if from != to {
                 // Every pair has a loop-free route (walk panics otherwise).
-                let hops = walk(&s, from, to).len() - 1;
+                let hops = walk(s, from, to).len() - 1;
                 // Manhattan distance on the grid is the shortest path.
                 let (a, b) = ((from % 3, from / 3), (to % 3, to / 3));
                 let shortest = a.0.abs_diff(b.0) + a.1.abs_diff(b.1);
