@@ -13,13 +13,16 @@
 //! - [`rebroadcast`]: the announce rebroadcast scheduler (once per announce,
 //!   an airtime share per link, lowest hop count first);
 //! - [`dedupe`]: the bounded duplicate filter;
+//! - [`delivery`]: sender-side receipt tracking (retry with backoff and
+//!   jitter, give-up), groundwork for end-to-end receipts;
 //! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
 //!   (announcing, relaying, path requests and responses, next-hop
 //!   forwarding and flooding of Sealed messages);
 //! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
 //!   (directed hearing graph, airtime, seeded loss).
 //!
-//! Still to come (see the issue): store-and-forward, receipts, broadcast
+//! Still to come (see the issue): store-and-forward, the receipt message
+//! and its end-to-end authentication, broadcast
 //! channels, pairwise sessions, the LoRa link layer (fragmentation,
 //! duty cycle) and collisions in the simulator.
 //!
@@ -75,6 +78,7 @@
 
 pub mod announce;
 pub mod dedupe;
+pub mod delivery;
 pub mod envelope;
 mod error;
 pub mod message;
