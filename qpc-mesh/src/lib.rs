@@ -5,8 +5,8 @@
 //! - [`envelope`]: the compact envelope header (22 bytes, 30 with a hop id);
 //! - [`announce`]: signed announces proving the address binding (152 bytes,
 //!   160 relayed);
-//! - [`path_request`]: path requests and responses, and the bounded
-//!   reverse-path records that route responses back;
+//! - [`path_request`]: path requests and responses;
+//! - [`reverse_path`]: the bounded records that route answers back;
 //! - [`message`]: every message decoded by its type;
 //! - [`routing`]: the sans-IO routing table (sequence numbers, feasibility,
 //!   expiry, bounded with eviction and a per-neighbour quota);
@@ -85,6 +85,7 @@ pub mod message;
 pub mod node;
 pub mod path_request;
 pub mod rebroadcast;
+pub mod reverse_path;
 pub mod routing;
 pub mod sim;
 

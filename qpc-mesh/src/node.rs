@@ -19,8 +19,9 @@ use crate::announce::{Announce, AnnouncePacket, Capabilities};
 use crate::dedupe::DuplicateFilter;
 use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
 use crate::message::{Message, SealedPacket};
-use crate::path_request::{PathRequest, PathResponse, ReversePaths};
+use crate::path_request::{PathRequest, PathResponse};
 use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
+use crate::reverse_path::ReversePaths;
 use crate::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
@@ -458,7 +459,12 @@ impl MeshNode {
             });
             return;
         }
-        self.reverse.record(&request, from, now);
+        let key = (
+            MessageType::PathRequest,
+            request.destination,
+            request.request_id,
+        );
+        self.reverse.record(key, from, now);
         self.flood(&Message::PathRequest(request), Some(link));
     }
 
@@ -486,7 +492,8 @@ impl MeshNode {
             self.push_event(Event::PathFound { destination });
             return Ok(());
         }
-        let Some(back) = self.reverse.take(&response, now) else {
+        let key = (MessageType::PathRequest, destination, response.request_id);
+        let Some(back) = self.reverse.take(key, now) else {
             self.push_event(Event::Dropped {
                 destination,
                 reason: DropReason::NoReversePath,

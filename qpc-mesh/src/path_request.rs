@@ -14,9 +14,8 @@
 //! ```
 //!
 //! Its header carries destination = the announced address, `message_id` =
-//! the request id, `hop_id` = the next hop toward the requester.
-
-use std::collections::VecDeque;
+//! the request id, `hop_id` = the next hop toward the requester. Relays
+//! remember where requests came from in [`crate::reverse_path`].
 
 use bytes::BufMut;
 use qpc_crypto::identity::Address;
@@ -25,8 +24,7 @@ use rand_core::CryptoRng;
 
 use crate::announce::{self, Announce, ANNOUNCE_BODY_LEN};
 use crate::envelope::{Envelope, Header, HopId, MessageType, HOP_ID_LEN};
-use crate::routing::Neighbour;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Length of a `PathResponse` body.
 pub const PATH_RESPONSE_BODY_LEN: usize = HOP_ID_LEN + 4 + ANNOUNCE_BODY_LEN;
@@ -161,68 +159,6 @@ impl PathResponse {
     }
 }
 
-/// Reverse-path records of relayed path requests (§6.1 step 3): which
-/// neighbour a request came from, so that its response can be forwarded
-/// back. Bounded in number (the oldest record is dropped when full) and in
-/// time (records older than `ttl_ms` are ignored and purged).
-#[derive(Debug, Clone)]
-pub struct ReversePaths {
-    capacity: usize,
-    ttl_ms: u64,
-    records: VecDeque<(Address, u32, Neighbour, u64)>,
-}
-
-impl ReversePaths {
-    /// At most `capacity` (at least 1) records, each valid for `ttl_ms`
-    /// (at least 1).
-    pub fn new(capacity: usize, ttl_ms: u64) -> Result<Self> {
-        if capacity == 0 || ttl_ms == 0 {
-            return Err(Error::InvalidConfig(
-                "reverse paths: capacity and ttl must be at least 1",
-            ));
-        }
-        Ok(ReversePaths {
-            capacity,
-            ttl_ms,
-            records: VecDeque::with_capacity(capacity),
-        })
-    }
-
-    fn purge(&mut self, now: u64) {
-        let ttl = self.ttl_ms;
-        self.records.retain(|r| r.3.saturating_add(ttl) > now);
-    }
-
-    /// Records that `request` arrived from `from` at `now`.
-    pub fn record(&mut self, request: &PathRequest, from: Neighbour, now: u64) {
-        self.purge(now);
-        if self.records.len() == self.capacity {
-            self.records.pop_front();
-        }
-        self.records
-            .push_back((request.destination, request.request_id, from, now));
-    }
-
-    /// Takes the record a response answers (destination and request id),
-    /// if one is still valid: the neighbour to forward the response to.
-    pub fn take(&mut self, response: &PathResponse, now: u64) -> Option<Neighbour> {
-        self.purge(now);
-        let key = (response.announce.address(), response.request_id);
-        let i = self.records.iter().position(|r| (r.0, r.1) == key)?;
-        self.records.remove(i).map(|r| r.2)
-    }
-
-    /// Records held.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// Whether no record is held.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,43 +182,6 @@ mod tests {
             PathRequest::from_envelope(env).unwrap_err().class(),
             "trailing_bytes"
         );
-    }
-
-    #[test]
-    fn reverse_paths_are_bounded_in_number_and_time() {
-        let identity = Identity::from_seeds(&[4; 32], &[5; 32]);
-        let announce = Announce::sign(&identity, 1, Capabilities(0));
-        let request = |id| PathRequest {
-            destination: identity.public().address(),
-            request_id: id,
-            hop_count: 0,
-            hop_limit: 3,
-            transmitter: None,
-        };
-        let response = |id| PathResponse {
-            request_id: id,
-            hop_count: 0,
-            hop_limit: 3,
-            next_hop: None,
-            transmitter: HopId([0; 8]),
-            cost: 0,
-            announce: announce.clone(),
-        };
-        let from = |l| Neighbour {
-            link: crate::routing::LinkId(l),
-            hop_id: None,
-        };
-        let mut paths = ReversePaths::new(2, 100).unwrap();
-        paths.record(&request(1), from(1), 0);
-        paths.record(&request(2), from(2), 10);
-        paths.record(&request(3), from(3), 20);
-        assert_eq!(paths.len(), 2);
-        assert_eq!(paths.take(&response(1), 20), None, "pushed out");
-        assert_eq!(paths.take(&response(2), 20), Some(from(2)));
-        assert_eq!(paths.take(&response(2), 20), None, "taken once");
-        assert_eq!(paths.take(&response(3), 120), None, "expired");
-        assert!(paths.is_empty());
-        assert!(ReversePaths::new(0, 1).is_err());
     }
 
     proptest! {
