@@ -23,7 +23,7 @@
 //! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
 //! | [`mesh_envelope`] | qpc-mesh `Envelope::decode` | the outcome and the check that fires equal `spec/10` §3.3 computed independently; accepted ⇒ fields are the input's bytes, re-encodes identically, relaying adds one hop up to the limit |
-//! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.2 computed independently (lengths, address formula, strict key and signature over the spec's bytes); accepted ⇒ re-encodes identically; genuine announces and path responses built and mutated by the harness reach every check |
+//! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.3 computed independently (lengths, address formula, strict key and signature over the spec's bytes, fetched identities' checks); accepted ⇒ re-encodes identically; genuine announces, path responses and key responses built and mutated by the harness reach every check |
 //! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
 //! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
 //!

@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 use ed25519_dalek::{Signature, VerifyingKey};
-use qpc_crypto::identity::{Address, Identity};
+use qpc_crypto::identity::{Address, Identity, PUBLIC_IDENTITY_LEN};
 use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, HopId};
+use qpc_mesh::key_request::KeyResponse;
 use qpc_mesh::message::Message;
 use qpc_mesh::node::{LinkConfig, MeshNode, NodeConfig};
 use qpc_mesh::path_request::PathResponse;
@@ -17,8 +18,12 @@ use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
+use sha2::{Digest, Sha256};
 
-use crate::{ed25519_is_canonical, spec_address, ED25519_SMALL_ORDER};
+use crate::{
+    ed25519_is_canonical, mlkem_key_is_reduced, spec_address, x25519_is_low_order,
+    ED25519_SMALL_ORDER,
+};
 
 /// The announce signature label (`spec/02` §6.2).
 const ANNOUNCE_LABEL: &[u8] = b"qpc sig v1 mesh announce";
@@ -57,7 +62,7 @@ fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=4).contains(&code) {
+    if !(1..=6).contains(&code) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -99,7 +104,28 @@ fn expected_announce(dest: &[u8], seq: &[u8], body: &[u8]) -> Result<(), &'stati
         .map_err(|_| "bad_signature")
 }
 
-/// The whole of §3.3, §3.4, §4.5 and §6.2, independently.
+/// `spec/10` §6.3 K4–K5 (with `spec/02` §3.3 steps 2–5) on 1249 identity
+/// bytes, independently.
+fn expected_identity(dest: &[u8], identity: &[u8]) -> Result<(), &'static str> {
+    if identity[0] != 1 {
+        return Err("unknown_version");
+    }
+    let key: [u8; 32] = identity[1..33].try_into().expect("32 bytes");
+    let kem = &identity[33..];
+    let key_ok = ed25519_is_canonical(&key)
+        && !ED25519_SMALL_ORDER.contains(&key)
+        && VerifyingKey::from_bytes(&key).is_ok();
+    if !key_ok || !mlkem_key_is_reduced(&kem[..1184]) || x25519_is_low_order(&kem[1184..]) {
+        return Err("invalid_public_key");
+    }
+    let digest: [u8; 32] = Sha256::digest(kem).into();
+    if spec_address(&key, &digest)[..] != dest[..] {
+        return Err("address_mismatch");
+    }
+    Ok(())
+}
+
+/// The whole of §3.3, §3.4, §4.5, §6.2 and §6.3, independently.
 fn expected_message(d: &[u8]) -> Result<(), &'static str> {
     let (code, _, _, len) = expected_header(d)?;
     let (dest, mid, body) = (&d[2..18], &d[18..22], &d[len..]);
@@ -112,7 +138,9 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         1 => exact(130).and_then(|()| expected_announce(dest, mid, body)),
         2 => exact(0),
         3 => exact(142).and_then(|()| expected_announce(dest, &body[8..12], &body[12..])),
-        _ => (!body.is_empty()).then_some(()).ok_or("truncated"),
+        4 => (!body.is_empty()).then_some(()).ok_or("truncated"),
+        5 => exact(8),
+        _ => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
     }
 }
 
@@ -162,7 +190,8 @@ pub mod message_mode {
 }
 
 /// A genuine datagram from `spec` bytes, then mutated: `spec[0]` kind (bit
-/// 0: path response; bit 1: with a hop id), `spec[1..5]` sequence,
+/// 2: a key response with the identity, else bit 0: path response, else an
+/// announce; bit 1: with a hop id), `spec[1..5]` sequence,
 /// `spec[5]` capabilities, `spec[6]` cost, `spec[7]` hops (the count is
 /// capped at the limit), `spec[8]` identity index; then pairs (position,
 /// xor mask) applied to the datagram. `None` if `spec` is shorter than 9.
@@ -174,7 +203,17 @@ pub fn genuine_message(spec: &[u8]) -> Option<Vec<u8>> {
     let limit = head[7] & 0x0f;
     let count = (head[7] >> 4).min(limit);
     let hop = (head[0] & 0x02 != 0).then_some(HopId([0xa5; 8]));
-    let mut bytes = if head[0] & 0x01 == 0 {
+    let mut bytes = if head[0] & 0x04 != 0 {
+        KeyResponse {
+            request_id: sequence,
+            hop_count: count,
+            hop_limit: limit,
+            next_hop: hop,
+            transmitter: HopId([0x5a; 8]),
+            identity: identity.public().clone(),
+        }
+        .to_bytes()
+    } else if head[0] & 0x01 == 0 {
         AnnouncePacket {
             hop_count: count,
             hop_limit: limit,

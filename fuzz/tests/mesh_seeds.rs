@@ -29,8 +29,17 @@ fn mesh_message_seeds_mean_what_they_say() {
             "build-hops-invalid" => "malformed",
             "build-version" => "unknown_version",
             "build-type" => "unknown_message_type",
-            "raw-path-request-with-body" | "raw-announce-trailing" => "trailing_bytes",
-            "raw-sealed-empty" | "raw-announce-truncated" => "truncated",
+            "raw-path-request-with-body" | "raw-announce-trailing" | "raw-key-request-trailing" => {
+                "trailing_bytes"
+            }
+            "raw-sealed-empty" | "raw-announce-truncated" | "raw-key-response-truncated" => {
+                "truncated"
+            }
+            "raw-key-response-version" => "unknown_version",
+            "raw-key-response-weak-key"
+            | "raw-key-response-unreduced"
+            | "raw-key-response-low-order-x25519" => "invalid_public_key",
+            "raw-key-response-address" => "address_mismatch",
             _ => "ok",
         };
         assert_eq!(outcome, expected, "seed {}", seed.name);

@@ -38,15 +38,21 @@ pub enum MessageType {
     /// First-contact data: a sealed-sender message (`spec/05`) for the
     /// destination (§3.5).
     Sealed,
+    /// A request for the destination's `PublicIdentity` (§6.3).
+    KeyRequest,
+    /// The answer: the destination's `PublicIdentity` (§6.3).
+    KeyResponse,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 4] = [
+    pub const ALL: [MessageType; 6] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
         MessageType::Sealed,
+        MessageType::KeyRequest,
+        MessageType::KeyResponse,
     ];
 
     /// The 4-bit code point.
@@ -56,6 +62,8 @@ impl MessageType {
             MessageType::PathRequest => 0x2,
             MessageType::PathResponse => 0x3,
             MessageType::Sealed => 0x4,
+            MessageType::KeyRequest => 0x5,
+            MessageType::KeyResponse => 0x6,
         }
     }
 
@@ -243,6 +251,9 @@ mod tests {
         let mut t0 = good.clone();
         t0[0] = 0x20;
         assert_eq!(decode(&t0).unwrap_err(), Error::UnknownMessageType(0));
+        let mut t7 = good.clone();
+        t7[0] = 0x27;
+        assert_eq!(decode(&t7).unwrap_err(), Error::UnknownMessageType(7));
         let mut hops = good.clone();
         hops[1] = 0x32;
         assert_eq!(decode(&hops).unwrap_err().class(), "malformed");
@@ -263,7 +274,7 @@ mod tests {
 
     fn any_header() -> impl Strategy<Value = Header> {
         (
-            0..4usize,
+            0..MessageType::ALL.len(),
             0..=MAX_HOP_LIMIT,
             any::<u8>(),
             any::<[u8; 16]>(),

@@ -6,6 +6,7 @@
 //! - [`announce`]: signed announces proving the address binding (152 bytes,
 //!   160 relayed);
 //! - [`path_request`]: path requests and responses;
+//! - [`key_request`]: fetching an identity's X-Wing key on demand;
 //! - [`reverse_path`]: the bounded records that route answers back;
 //! - [`message`]: every message decoded by its type;
 //! - [`routing`]: the sans-IO routing table (sequence numbers, feasibility,
@@ -81,6 +82,7 @@ pub mod dedupe;
 pub mod delivery;
 pub mod envelope;
 mod error;
+pub mod key_request;
 pub mod message;
 pub mod node;
 pub mod path_request;

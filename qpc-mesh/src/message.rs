@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use crate::announce::AnnouncePacket;
 use crate::envelope::{Envelope, Header, MessageType};
+use crate::key_request::{KeyRequest, KeyResponse};
 use crate::path_request::{PathRequest, PathResponse};
 use crate::{Error, Result};
 
@@ -28,11 +29,15 @@ pub enum Message {
     PathResponse(PathResponse),
     /// Sealed first-contact data.
     Sealed(SealedPacket),
+    /// A request for an identity's X-Wing key.
+    KeyRequest(KeyRequest),
+    /// A checked identity, answering a key request (boxed: it holds the
+    /// 1216-byte X-Wing key).
+    KeyResponse(Box<KeyResponse>),
 }
 
 impl Message {
-    /// Decodes the body of `envelope` by its type, with every check of §4.5,
-    /// §6 and §3.5.
+    /// Decodes the body of `envelope` by its type, with every check of §3.4.
     pub fn from_envelope(envelope: Envelope) -> Result<Self> {
         Ok(match envelope.header.message_type {
             MessageType::Announce => Message::Announce(AnnouncePacket::from_envelope(envelope)?),
@@ -49,6 +54,10 @@ impl Message {
                     payload: envelope.body,
                 })
             }
+            MessageType::KeyRequest => Message::KeyRequest(KeyRequest::from_envelope(envelope)?),
+            MessageType::KeyResponse => {
+                Message::KeyResponse(Box::new(KeyResponse::from_envelope(envelope)?))
+            }
         })
     }
 
@@ -64,6 +73,8 @@ impl Message {
             Message::PathRequest(r) => r.header(),
             Message::PathResponse(r) => r.header(),
             Message::Sealed(s) => s.header.clone(),
+            Message::KeyRequest(r) => r.header(),
+            Message::KeyResponse(r) => r.header(),
         }
     }
 
@@ -78,6 +89,8 @@ impl Message {
                 body: s.payload.clone(),
             }
             .to_bytes(),
+            Message::KeyRequest(r) => r.to_bytes(),
+            Message::KeyResponse(r) => r.to_bytes(),
         }
     }
 }

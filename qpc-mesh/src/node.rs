@@ -12,16 +12,17 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
-use qpc_crypto::identity::{Address, Identity};
+use qpc_crypto::identity::{Address, Identity, PublicIdentity};
 use rand_core::CryptoRng;
 
 use crate::announce::{Announce, AnnouncePacket, Capabilities};
 use crate::dedupe::DuplicateFilter;
 use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::{Message, SealedPacket};
 use crate::path_request::{PathRequest, PathResponse};
 use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
-use crate::reverse_path::ReversePaths;
+use crate::reverse_path::{RequestKey, ReversePaths};
 use crate::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
@@ -130,6 +131,9 @@ pub enum Event {
         /// The destination.
         destination: Address,
     },
+    /// A key response answered our request: the identity, checked against
+    /// the address asked for; seal to it with `spec/05`.
+    KeyFetched(Box<PublicIdentity>),
     /// A datagram was refused; `class` is the error class of `spec/10` §8.
     Rejected {
         /// The link it came on.
@@ -158,7 +162,7 @@ pub struct MeshNode {
     dedupe: DuplicateFilter,
     scheduler: AnnounceScheduler,
     reverse: ReversePaths,
-    own_requests: VecDeque<(Address, u32, u64)>,
+    own_requests: VecDeque<(RequestKey, u64)>,
     sequence: Option<u32>,
     now: u64,
     transmits: VecDeque<Transmit>,
@@ -194,6 +198,11 @@ impl MeshNode {
     /// This node's address.
     pub fn address(&self) -> Address {
         self.identity.public().address()
+    }
+
+    /// This node's public identity.
+    pub fn identity(&self) -> &PublicIdentity {
+        self.identity.public()
     }
 
     /// This node's hop id.
@@ -371,6 +380,14 @@ impl MeshNode {
                 self.on_sealed(link, packet, now);
                 Ok(())
             }
+            Message::KeyRequest(request) => {
+                self.on_key_request(link, request, now);
+                Ok(())
+            }
+            Message::KeyResponse(response) => {
+                self.on_key_response(*response, now);
+                Ok(())
+            }
         }
     }
 
@@ -398,12 +415,7 @@ impl MeshNode {
             transmitter,
             ..packet.clone()
         };
-        let links: Vec<LinkId> = self
-            .links
-            .keys()
-            .copied()
-            .filter(|&l| l != link || self.shared(l))
-            .collect();
+        let links = self.flood_links(Some(link));
         if outcome.rebroadcast && self.relays() {
             for l in links {
                 let bytes = relayed(self.own_hop_id_on(l)).to_bytes()?;
@@ -483,16 +495,11 @@ impl MeshNode {
             destination,
             decision: outcome.decision,
         });
-        let own = self
-            .own_requests
-            .iter()
-            .position(|&(d, id, _)| (d, id) == (destination, response.request_id));
-        if let Some(i) = own {
-            self.own_requests.remove(i);
+        let key = (MessageType::PathRequest, destination, response.request_id);
+        if self.finish_own_request(key) {
             self.push_event(Event::PathFound { destination });
             return Ok(());
         }
-        let key = (MessageType::PathRequest, destination, response.request_id);
         let Some(back) = self.reverse.take(key, now) else {
             self.push_event(Event::Dropped {
                 destination,
@@ -569,12 +576,7 @@ impl MeshNode {
     /// shared links flooded types name us as transmitter, forwarded types
     /// name no next hop.
     fn flood(&mut self, message: &Message, arrived_on: Option<LinkId>) {
-        let links: Vec<LinkId> = self
-            .links
-            .keys()
-            .copied()
-            .filter(|&l| Some(l) != arrived_on || self.shared(l))
-            .collect();
+        let links = self.flood_links(arrived_on);
         let destination = message.header().destination;
         for link in links {
             let copy = match message {
@@ -596,20 +598,177 @@ impl MeshNode {
         }
     }
 
+    /// Every link but a point-to-point `arrived_on` (a shared link carries
+    /// a flood on to the neighbours that did not hear it).
+    fn flood_links(&self, arrived_on: Option<LinkId>) -> Vec<LinkId> {
+        self.links
+            .keys()
+            .copied()
+            .filter(|&l| Some(l) != arrived_on || self.shared(l))
+            .collect()
+    }
+
     fn request_path(&mut self, destination: Address, now: u64, rng: &mut impl CryptoRng) {
-        let ttl = self.config.path_request_ttl_ms;
-        self.own_requests.retain(|r| r.2.saturating_add(ttl) > now);
-        if self.own_requests.iter().any(|r| r.0 == destination) {
+        if self.own_request_pending(MessageType::PathRequest, destination, now) {
             return;
         }
+        let request = PathRequest::new(destination, self.config.hop_limit, None, rng);
+        self.start_own_request(request.header(), now);
+        self.flood(&Message::PathRequest(request), None);
+    }
+
+    /// Whether a request of ours of this type for `destination` is still
+    /// pending (purging those older than the request TTL).
+    fn own_request_pending(&mut self, kind: MessageType, destination: Address, now: u64) -> bool {
+        let ttl = self.config.path_request_ttl_ms;
+        self.own_requests.retain(|r| r.1.saturating_add(ttl) > now);
+        self.own_requests
+            .iter()
+            .any(|((k, d, _), _)| (*k, *d) == (kind, destination))
+    }
+
+    /// Remembers a request we originate (bounded like the reverse paths) and
+    /// marks it seen, so that copies flooded back are dropped.
+    fn start_own_request(&mut self, header: Header, now: u64) {
         if self.own_requests.len() == self.config.reverse_paths {
             self.own_requests.pop_front();
         }
-        let request = PathRequest::new(destination, self.config.hop_limit, None, rng);
-        self.own_requests
-            .push_back((destination, request.request_id, now));
-        self.dedupe.first_sighting(&request.header());
-        self.flood(&Message::PathRequest(request), None);
+        let key = (header.message_type, header.destination, header.message_id);
+        self.own_requests.push_back((key, now));
+        self.dedupe.first_sighting(&header);
+    }
+
+    /// Whether `key` was our request (and forgets it).
+    fn finish_own_request(&mut self, key: RequestKey) -> bool {
+        match self.own_requests.iter().position(|r| r.0 == key) {
+            Some(i) => {
+                self.own_requests.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Asks for `destination`'s `PublicIdentity` (its X-Wing key): along the
+    /// route if one is known, else flooded (§6.3). The answer arrives as
+    /// [`Event::KeyFetched`]; on links whose MTU is below 1287 bytes it is
+    /// dropped until the LoRa link layer fragments (`spec/11`, planned).
+    pub fn request_key(&mut self, destination: Address, now: u64, rng: &mut impl CryptoRng) {
+        self.advance(now);
+        if !self.own_request_pending(MessageType::KeyRequest, destination, now) {
+            let request = KeyRequest::new(destination, self.config.hop_limit, self.hop_id(), rng);
+            self.start_own_request(request.header(), now);
+            self.send_key_request(request, None, now);
+        }
+        self.flush(now);
+    }
+
+    /// Sends a key request along the route to its destination, else floods
+    /// it (naming no next hop) on every link but a point-to-point `arrived_on`.
+    fn send_key_request(&mut self, request: KeyRequest, arrived_on: Option<LinkId>, now: u64) {
+        let destination = request.destination;
+        if let Forwarding::NextHop(route) = self.table.forwarding(&destination, now) {
+            let next = route.next_hop;
+            let copy = KeyRequest {
+                next_hop: if self.shared(next.link) {
+                    next.hop_id
+                } else {
+                    None
+                },
+                ..request
+            };
+            self.transmit(next.link, destination, &Message::KeyRequest(copy));
+            return;
+        }
+        for link in self.flood_links(arrived_on) {
+            let copy = KeyRequest {
+                next_hop: None,
+                ..request.clone()
+            };
+            self.transmit(link, destination, &Message::KeyRequest(copy));
+        }
+    }
+
+    fn on_key_request(&mut self, link: LinkId, request: KeyRequest, now: u64) {
+        let from = Neighbour {
+            link,
+            hop_id: Some(request.transmitter),
+        };
+        if request.destination == self.address() {
+            let response = KeyResponse {
+                request_id: request.request_id,
+                hop_count: 0,
+                // The reverse path has as many relays as the request crossed.
+                hop_limit: request.hop_count,
+                next_hop: self.shared(link).then_some(request.transmitter),
+                transmitter: self.hop_id(),
+                identity: self.identity.public().clone(),
+            };
+            self.transmit(
+                link,
+                request.destination,
+                &Message::KeyResponse(Box::new(response)),
+            );
+            return;
+        }
+        if !self.relays() || request.hop_count >= request.hop_limit {
+            let reason = if self.relays() {
+                DropReason::HopLimit
+            } else {
+                DropReason::NotTransport
+            };
+            self.push_event(Event::Dropped {
+                destination: request.destination,
+                reason,
+            });
+            return;
+        }
+        let header = request.header();
+        self.reverse.record(
+            (header.message_type, header.destination, header.message_id),
+            from,
+            now,
+        );
+        let relayed = KeyRequest {
+            hop_count: request.hop_count + 1,
+            transmitter: self.hop_id(),
+            ..request
+        };
+        self.send_key_request(relayed, Some(link), now);
+    }
+
+    fn on_key_response(&mut self, response: KeyResponse, now: u64) {
+        let destination = response.identity.address();
+        let key = (MessageType::KeyRequest, destination, response.request_id);
+        if self.finish_own_request(key) {
+            self.push_event(Event::KeyFetched(Box::new(response.identity)));
+            return;
+        }
+        let Some(back) = self.reverse.take(key, now) else {
+            self.push_event(Event::Dropped {
+                destination,
+                reason: DropReason::NoReversePath,
+            });
+            return;
+        };
+        if response.hop_count >= response.hop_limit {
+            self.push_event(Event::Dropped {
+                destination,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        }
+        let forwarded = KeyResponse {
+            hop_count: response.hop_count + 1,
+            next_hop: self.shared(back.link).then_some(back.hop_id).flatten(),
+            transmitter: self.hop_id(),
+            ..response
+        };
+        self.transmit(
+            back.link,
+            destination,
+            &Message::KeyResponse(Box::new(forwarded)),
+        );
     }
 
     fn queue_announce(

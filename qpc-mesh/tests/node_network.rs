@@ -15,11 +15,15 @@ use rand_chacha::ChaCha20Rng;
 const BITRATE: u64 = 50_000;
 
 fn node(i: usize) -> MeshNode {
+    node_with_mtu(i, 222)
+}
+
+fn node_with_mtu(i: usize, mtu: usize) -> MeshNode {
     let n = i as u8;
     let identity = Identity::from_seeds(&[n + 1; 32], &[n + 101; 32]);
     let mut node = MeshNode::new(identity, NodeConfig::default(), 1).unwrap();
     let link = LinkConfig {
-        mtu: 222,
+        mtu,
         cost: 9,
         budget: AirtimeBudget::two_percent(BITRATE),
         shared: true,
@@ -29,13 +33,17 @@ fn node(i: usize) -> MeshNode {
 }
 
 fn sim(n: usize, loss_permille: u16, seed: u8) -> Simulator<ChaCha20Rng> {
+    sim_with_mtu(n, loss_permille, seed, 222)
+}
+
+fn sim_with_mtu(n: usize, loss_permille: u16, seed: u8, mtu: usize) -> Simulator<ChaCha20Rng> {
     let radio = RadioConfig {
         bitrate_bps: BITRATE,
         loss_permille,
     };
     let mut sim = Simulator::new(radio, ChaCha20Rng::from_seed([seed; 32]));
     for i in 0..n {
-        sim.add_node(node(i));
+        sim.add_node(node_with_mtu(i, mtu));
     }
     sim
 }
@@ -250,6 +258,57 @@ fn a_lossy_grid_converges_loop_free_and_runs_are_reproducible() {
     assert!(shortest >= 60, "{shortest} of 72 routes are shortest");
     assert_eq!(grid(200, 42).1, stats, "same seed, same run");
     assert_ne!(grid(200, 43).1, stats, "another seed, another run");
+}
+
+#[test]
+fn the_x_wing_key_is_fetched_along_the_route_where_the_mtu_allows() {
+    use qpc_mesh::node::DropReason;
+
+    for mtu in [1500, 222] {
+        let mut s = sim_with_mtu(4, 0, 0, mtu);
+        for i in 1..4 {
+            s.connect(i - 1, i);
+        }
+        announce_all(&mut s);
+        s.run_until(60_000);
+        let (now, dest) = (s.now(), address(&s, 3));
+        let mut rng = ChaCha20Rng::from_seed([5; 32]);
+        let before = s.stats().transmissions;
+        s.node_mut(0).request_key(dest, now, &mut rng);
+        s.run_until(now + 10_000);
+        let fetched: Vec<_> = s
+            .events()
+            .iter()
+            .filter_map(|(_, n, e)| match e {
+                Event::KeyFetched(identity) if *n == 0 => Some((**identity).clone()),
+                _ => None,
+            })
+            .collect();
+        if mtu == 1500 {
+            assert_eq!(fetched, vec![s.node(3).identity().clone()]);
+            // Three request hops along the route, three response hops back.
+            assert_eq!(s.stats().transmissions - before, 6);
+        } else {
+            assert!(fetched.is_empty());
+            let too_large = s.events().iter().any(|(_, n, e)| {
+                *n == 3
+                    && matches!(
+                        e,
+                        Event::Dropped {
+                            reason: DropReason::TooLarge {
+                                len: 1287,
+                                mtu: 222
+                            },
+                            ..
+                        }
+                    )
+            });
+            assert!(
+                too_large,
+                "a 1287-byte response does not fit a 222-byte link"
+            );
+        }
+    }
 }
 
 #[test]

@@ -27,7 +27,7 @@ try:
         Ed25519PublicKey,
     )
     from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 except ImportError as e:  # pragma: no cover
     print(f"missing dependency: {e} (pip install 'cryptography>=47' jsonschema)")
@@ -123,6 +123,39 @@ def kem_key_digest_of(kem_seed):
     return sha256(ek + pk_x)
 
 
+Q = 3329  # ML-KEM modulus
+
+
+def mlkem_ek_reduced(ek):
+    """FIPS 203 §7.2 modulus check: the 768 12-bit coefficients of ek[0..1152] are < q."""
+    for i in range(0, 1152, 3):
+        b0, b1, b2 = ek[i], ek[i + 1], ek[i + 2]
+        if (b0 | (b1 & 0x0F) << 8) >= Q or (b1 >> 4 | b2 << 4) >= Q:
+            return False
+    return True
+
+
+def x25519_small_order(u):
+    """02 §3.3 step 5: X25519(k, u) = 0 for k = 32 bytes of 0x55."""
+    try:
+        out = X25519PrivateKey.from_private_bytes(b"\x55" * 32).exchange(X25519PublicKey.from_public_bytes(u))
+    except ValueError:  # cryptography refuses an all-zero shared secret
+        return True
+    return out == bytes(32)
+
+
+def decode_public_identity(data):
+    """02 §3.3 steps 2-5 (the caller has fixed the length at 1249); returns the address."""
+    if data[0] != 1:
+        raise Reject("unknown_version")
+    key, kem = data[1:33], data[33:]
+    if not valid_signing_key(key):
+        raise Reject("invalid_public_key")
+    if not mlkem_ek_reduced(kem[:1184]) or x25519_small_order(kem[1184:]):
+        raise Reject("invalid_public_key")
+    return address_of(key, sha256(kem))
+
+
 def sign(seed, label, message):
     return Ed25519PrivateKey.from_private_bytes(seed).sign(bytes([len(label)]) + label + message)
 
@@ -131,7 +164,7 @@ def sign(seed, label, message):
 # 10 §3: the envelope header
 # --------------------------------------------------------------------------
 
-TYPES = {1: "announce", 2: "path_request", 3: "path_response", 4: "sealed"}
+TYPES = {1: "announce", 2: "path_request", 3: "path_response", 4: "sealed", 5: "key_request", 6: "key_response"}
 CODES = {v: k for k, v in TYPES.items()}
 
 
@@ -264,6 +297,24 @@ def decode_message(data):
             cost=cost,
         )
         out.update(announce_fields(caps, key, digest, sig))
+    elif t == "key_request":
+        tx = c.take(8)  # K1
+        if c.left():
+            raise Reject("trailing_bytes")
+        out.update(destination=h["destination"].hex(), request_id=h["message_id"], next_hop=hx(h["hop_id"]), transmitter=tx.hex())
+    elif t == "key_response":
+        tx, identity = c.take(8), c.take(1249)  # K2
+        if c.left():  # K3
+            raise Reject("trailing_bytes")
+        if decode_public_identity(identity) != h["destination"]:  # K4, K5
+            raise Reject("address_mismatch")
+        out.update(
+            address=h["destination"].hex(),
+            request_id=h["message_id"],
+            next_hop=hx(h["hop_id"]),
+            transmitter=tx.hex(),
+            public_identity=identity.hex(),
+        )
     else:
         body = c.rest()
         if not body:
@@ -284,6 +335,12 @@ def encode_decoded(d):
     if t == "path_response":
         head = write_header(t, count, limit, unhex(d["address"]), d["request_id"], unhex(d["next_hop"]))
         return head + unhex(d["transmitter"]) + d["sequence"].to_bytes(4, "big") + announce_body(d)
+    if t == "key_request":
+        head = write_header(t, count, limit, unhex(d["destination"]), d["request_id"], unhex(d["next_hop"]))
+        return head + unhex(d["transmitter"])
+    if t == "key_response":
+        head = write_header(t, count, limit, unhex(d["address"]), d["request_id"], unhex(d["next_hop"]))
+        return head + unhex(d["transmitter"]) + unhex(d["public_identity"])
     head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
     return head + unhex(d["payload"])
 
@@ -602,6 +659,15 @@ def self_test():
         assert decodes_strictly(p) and not valid_signing_key(p)
     assert not decodes_strictly(bytes([0xF0]) + b"\xff" * 30 + b"\x7f")  # y = p + 3
     assert not decodes_strictly(bytes([2]) + bytes(31))  # y = 2, off the curve
+    # 02 §3.3 on identity.json's identities: accepted, with their address;
+    # the modulus check and the small-order X25519 list refuse.
+    for v in json.load(open(os.path.join(VECTORS, "identity.json")))["vectors"]:
+        if v["kind"] == "identity":
+            pub = bytes.fromhex(v["public_identity"])
+            assert decode_public_identity(pub).hex() == v["address"]
+            assert mlkem_ek_reduced(pub[33:1217]) and not x25519_small_order(pub[1217:])
+    assert not mlkem_ek_reduced(b"\xff\x0f" + bytes(1182))
+    assert x25519_small_order(bytes(32)) and x25519_small_order(bytes([1]) + bytes(31))
     # 10 §2, §4.2, §4.4: sizes and label.
     assert len(ANNOUNCE_LABEL) == 24 and ANNOUNCE_LABEL.hex() == "71706320736967207631206d65736820616e6e6f756e6365"
     assert 2 + 16 + 4 + 2 + 32 + 32 + 64 == 152 and 152 + 8 == 160

@@ -40,7 +40,8 @@ pub struct MeshVector {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderJson {
-    /// `announce`, `path_request`, `path_response` or `sealed`.
+    /// `announce`, `path_request`, `path_response`, `sealed`, `key_request`
+    /// or `key_response`.
     pub message_type: String,
     /// Relays crossed.
     pub hop_count: u8,
@@ -156,6 +157,8 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         PathRequest => "path_request",
         PathResponse => "path_response",
         Sealed => "sealed",
+        KeyRequest => "key_request",
+        KeyResponse => "key_response",
     }
 }
 
@@ -226,6 +229,19 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             "message_id": s.header.message_id,
             "next_hop": hex_id(s.header.hop_id),
             "payload": hex::encode(&s.payload),
+        }),
+        Message::KeyRequest(r) => json!({
+            "destination": hex::encode(r.destination.as_bytes()),
+            "request_id": r.request_id,
+            "next_hop": hex_id(r.next_hop),
+            "transmitter": hex::encode(r.transmitter.0),
+        }),
+        Message::KeyResponse(r) => json!({
+            "address": hex::encode(r.identity.address().as_bytes()),
+            "request_id": r.request_id,
+            "next_hop": hex_id(r.next_hop),
+            "transmitter": hex::encode(r.transmitter.0),
+            "public_identity": hex::encode(r.identity.to_bytes()),
         }),
     };
     merge(common, specific)
@@ -407,6 +423,7 @@ mod tests {
             "unknown_version",
             "unknown_message_type",
             "malformed",
+            "unknown_version",
         ] {
             assert!(errors.contains(&class), "no negative vector for {class}");
         }

@@ -6,7 +6,7 @@
 use crate::mesh::genuine_message;
 use crate::mesh::message_mode::{BUILD, RAW};
 
-use super::cat;
+use super::{cat, ED25519_NEUTRAL};
 
 /// A `genuine_message` spec: kind, sequence, capabilities, cost, hops,
 /// identity, then (position, mask) mutations.
@@ -36,6 +36,14 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     let announce = genuine_message(&build(0, 7, 0, 0x07, 1, &[])).expect("spec");
     let relayed = genuine_message(&build(2, 7, 9, 0x17, 2, &[])).expect("spec");
     let response = genuine_message(&build(3, 9, 4, 0x13, 3, &[])).expect("spec");
+    let key_response = genuine_message(&build(6, 9, 0, 0x01, 2, &[])).expect("spec");
+    // Identity offsets in a key response with a hop id: version 38, signing
+    // key 39..71, ML-KEM key 71..1255, X25519 key 1255..1287.
+    let key_response_with = |at: usize, part: &[u8]| {
+        let mut b = key_response.clone();
+        b[at..at + part.len()].copy_from_slice(part);
+        b
+    };
 
     let t = "mesh_envelope";
     add(t, "announce", announce.clone());
@@ -50,7 +58,12 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     add(t, "hops-at-limit", cat(&[&[0x24, 0xff], &[0; 20]]));
     add(t, "version-2", cat(&[&[0x44, 0x07], &[0; 20]]));
     add(t, "type-0", cat(&[&[0x20, 0x07], &[0; 20]]));
-    add(t, "type-5", vec![0x25]);
+    add(t, "type-7", vec![0x27]);
+    add(
+        t,
+        "key-request",
+        cat(&[&[0x35, 0x13], &[0x66; 28], &[0x77; 8]]),
+    );
     add(t, "hop-count-above-limit", vec![0x24, 0x43]);
     add(t, "cut-in-destination", vec![0x24, 0x07, 1, 2, 3]);
     add(t, "missing-hop-id", cat(&[&[0x34, 0x07], &[0; 24]]));
@@ -86,6 +99,52 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
         cat(&[&[RAW], &announce[..announce.len() - 1]]),
     );
     add(t, "raw-announce-trailing", cat(&[&[RAW], &announce, &[0]]));
+    add(
+        t,
+        "raw-key-request",
+        cat(&[&[RAW, 0x35, 0x13], &[0x66; 28], &[0x77; 8]]),
+    );
+    add(
+        t,
+        "raw-key-request-trailing",
+        cat(&[&[RAW, 0x25, 0x13], &[0x66; 20], &[0x77; 9]]),
+    );
+    add(t, "raw-key-response", cat(&[&[RAW], &key_response]));
+    add(
+        t,
+        "raw-key-response-truncated",
+        cat(&[&[RAW], &key_response[..key_response.len() - 1]]),
+    );
+    add(
+        t,
+        "raw-key-response-version",
+        cat(&[&[RAW], &key_response_with(38, &[2])]),
+    );
+    add(
+        t,
+        "raw-key-response-weak-key",
+        cat(&[&[RAW], &key_response_with(39, &ED25519_NEUTRAL)]),
+    );
+    add(
+        t,
+        "raw-key-response-unreduced",
+        cat(&[&[RAW], &key_response_with(71, &[0xff, 0x0f])]),
+    );
+    add(
+        t,
+        "raw-key-response-low-order-x25519",
+        cat(&[&[RAW], &key_response_with(1255, &[0; 32])]),
+    );
+    add(
+        t,
+        "raw-key-response-address",
+        cat(&[&[RAW], &key_response_with(2, &[0])]),
+    );
+    add(
+        t,
+        "build-key-response",
+        cat(&[&[BUILD], &build(6, 3, 0, 0x12, 1, &[])]),
+    );
     add(
         t,
         "build-announce",
@@ -156,7 +215,7 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     add(
         t,
         "build-type",
-        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x07)])]),
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x06)])]),
     );
     add(
         t,
@@ -249,6 +308,14 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
             &item(0x08, &spec(1, 3, 0x13, 2)),
             &item(0x08, &spec(3, 3, 0x13, 3)),
         ]),
+    );
+    // A key request for the local node (identity 0), from a neighbour.
+    let local = crate::mesh_identities()[0].public().address();
+    let key_request_for_local = cat(&[&[0x25, 0x13], local.as_bytes(), &[0, 0, 0, 1], &[0x77; 8]]);
+    add(
+        t,
+        "key-request-for-local",
+        item(0x00, &key_request_for_local),
     );
     add(
         t,

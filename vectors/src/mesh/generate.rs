@@ -5,6 +5,7 @@
 use qpc_crypto::identity::{Address, Identity, SignatureContext};
 use qpc_mesh::announce::{signed_message, Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, Header, HopId, MessageType};
+use qpc_mesh::key_request::{KeyRequest, KeyResponse};
 use qpc_mesh::message::Message;
 use qpc_mesh::path_request::{PathRequest, PathResponse};
 use qpc_mesh::rebroadcast::AnnounceScheduler;
@@ -144,6 +145,32 @@ fn response(
     }
     .to_bytes()
     .expect("response encodes")
+}
+
+fn key_request(p: &Person, next: Option<HopId>, tx: HopId) -> Vec<u8> {
+    KeyRequest {
+        destination: p.address(),
+        request_id: 0x5151_0001,
+        hop_count: 1,
+        hop_limit: 6,
+        next_hop: next,
+        transmitter: tx,
+    }
+    .to_bytes()
+    .expect("key request encodes")
+}
+
+fn key_response_of(p: &Person, next: Option<HopId>, tx: HopId) -> Vec<u8> {
+    KeyResponse {
+        request_id: 0x5151_0001,
+        hop_count: 0,
+        hop_limit: 1,
+        next_hop: next,
+        transmitter: tx,
+        identity: p.identity.public().clone(),
+    }
+    .to_bytes()
+    .expect("key response encodes")
 }
 
 /// An announce datagram from raw fields (hostile ones included), no hop id.
@@ -364,9 +391,9 @@ fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
             "unknown_message_type",
         ),
         (
-            "envelope-type-5",
+            "envelope-type-7",
             "the first unassigned type (H3)",
-            with_first(0x25),
+            with_first(0x27),
             "unknown_message_type",
         ),
         (
@@ -378,7 +405,7 @@ fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
         (
             "envelope-type-before-truncation",
             "an unknown type in a 1-byte datagram: H3 fires before H4",
-            vec![0x25],
+            vec![0x27],
             "unknown_message_type",
         ),
         (
@@ -460,6 +487,7 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     }
     .to_bytes()
     .expect("sealed encodes");
+    let key_response = key_response_of(&c.dave, Some(c.carol.hop_id()), c.dave.hop_id());
     let positives: Vec<(&str, &str, Vec<u8>)> = vec![
         (
             "decode-announce-origin",
@@ -513,6 +541,21 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             "a Sealed message with a 40-byte body (relays do not parse it)",
             sealed.clone(),
         ),
+        (
+            "decode-key-request-next-hop",
+            "a key request for dave's identity, forwarded to a named next hop (38 bytes)",
+            key_request(&c.dave, Some(c.carol.hop_id()), c.relay.hop_id()),
+        ),
+        (
+            "decode-key-request-flooded",
+            "a key request flooded without a route: no hop id (30 bytes)",
+            key_request(&c.dave, None, c.erin.hop_id()),
+        ),
+        (
+            "decode-key-response",
+            "dave's PublicIdentity answering a key request, to a named next hop (1287 bytes)",
+            key_response.clone(),
+        ),
     ];
     for (name, description, encoded) in positives {
         let m = Message::decode(encoded.clone().into()).expect("positive");
@@ -559,6 +602,14 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     resp_seq[22 + 8 + 3] ^= 1;
     let mut resp_dest = resp.clone();
     resp_dest[5] ^= 0x40;
+    // Key response offsets (with a next hop): identity at 38, its version
+    // byte, signing key 39..71, ML-KEM key 71..1255, X25519 key 1255..1287.
+    let identity_at = 30 + 8;
+    let with_identity_bytes = |at: usize, part: &[u8]| {
+        let mut b = key_response.clone();
+        b[identity_at + at..identity_at + at + part.len()].copy_from_slice(part);
+        b
+    };
     let negatives: Vec<(&str, &str, Vec<u8>, &str)> = vec![
         (
             "decode-announce-bad-signature",
@@ -687,9 +738,67 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             "unknown_version",
         ),
         (
+            "decode-key-request-truncated",
+            "a key request with 7 of its 8 body bytes (K1)",
+            key_request(&c.dave, None, c.erin.hop_id())[..29].to_vec(),
+            "truncated",
+        ),
+        (
+            "decode-key-request-trailing",
+            "a key request with a 9-byte body (K1)",
+            [&key_request(&c.dave, None, c.erin.hop_id())[..], &[0]].concat(),
+            "trailing_bytes",
+        ),
+        (
+            "decode-key-response-truncated",
+            "a key response missing the identity's last byte (K2)",
+            key_response[..key_response.len() - 1].to_vec(),
+            "truncated",
+        ),
+        (
+            "decode-key-response-trailing",
+            "a key response with one byte after the identity (K3)",
+            [&key_response[..], &[0]].concat(),
+            "trailing_bytes",
+        ),
+        (
+            "decode-key-response-identity-version",
+            "the identity's version byte is 2 (K4, 02 §3.3 step 2)",
+            with_identity_bytes(0, &[2]),
+            "unknown_version",
+        ),
+        (
+            "decode-key-response-small-order-signing-key",
+            "the identity's signing key is the neutral element (K4, 02 §3.3 step 3)",
+            with_identity_bytes(1, &neutral),
+            "invalid_public_key",
+        ),
+        (
+            "decode-key-response-unreduced-ml-kem",
+            "the identity's first ML-KEM coefficient is 4095 >= q (K4, 02 §3.3 step 4)",
+            with_identity_bytes(33, &[0xff, 0x0f]),
+            "invalid_public_key",
+        ),
+        (
+            "decode-key-response-small-order-x25519",
+            "the identity's X25519 key is 0, of small order (K4, 02 §3.3 step 5)",
+            with_identity_bytes(1217, &[0; 32]),
+            "invalid_public_key",
+        ),
+        (
+            "decode-key-response-wrong-identity",
+            "bob's valid identity answering for dave's address (K5): the substitution a relay would try",
+            {
+                let mut b = key_response.clone();
+                b[identity_at..].copy_from_slice(&c.bob.identity.public().to_bytes());
+                b
+            },
+            "address_mismatch",
+        ),
+        (
             "decode-unknown-type",
-            "a genuine announce body under the unassigned type 6",
-            [&[0x26], &genuine[1..]].concat(),
+            "a genuine announce body under the unassigned type 7",
+            [&[0x27], &genuine[1..]].concat(),
             "unknown_message_type",
         ),
     ];
