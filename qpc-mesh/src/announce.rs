@@ -45,7 +45,7 @@ impl Capabilities {
 }
 
 /// An announce whose address binding and signature have been checked (or
-/// that was just signed). Only [`Announce::sign`] and [`Announce::verify`]
+/// that was just signed). Only [`Announce::sign`] and [`UncheckedAnnounce::verify`]
 /// make one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announce {
