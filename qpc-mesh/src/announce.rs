@@ -90,6 +90,16 @@ pub fn signed_message(
 }
 
 impl UncheckedAnnounce {
+    /// Whether every field equals `known`'s (then it needs no new check).
+    pub fn is(&self, known: &Announce) -> bool {
+        self.address == known.address
+            && self.sequence == known.sequence
+            && self.capabilities == known.capabilities
+            && self.signing_key == known.signing_key
+            && self.kem_key_digest == known.kem_key_digest
+            && self.signature == known.signature
+    }
+
     /// Applies the checks of §4.5 in order: the address binding
     /// (`address_mismatch`), the signing key (`invalid_public_key`), the
     /// signature (`bad_signature`).
@@ -228,19 +238,42 @@ impl AnnouncePacket {
         }
     }
 
+    /// The copy a relay transmits (§5.3): one more hop, `cost` = the relay's
+    /// metric for the destination, `transmitter` = the relay's hop id on a
+    /// shared link. `None` when the hop limit is reached.
+    pub fn relayed(&self, metric: u8, transmitter: Option<HopId>) -> Option<Self> {
+        (self.hop_count < self.hop_limit).then(|| AnnouncePacket {
+            hop_count: self.hop_count + 1,
+            cost: metric,
+            transmitter,
+            ..self.clone()
+        })
+    }
+
     /// Decodes and verifies the body of an envelope of type Announce
     /// (§4.5, steps after the header).
     pub fn from_envelope(envelope: Envelope) -> Result<Self> {
+        Self::from_envelope_known(envelope, None)
+    }
+
+    /// Like [`AnnouncePacket::from_envelope`], but a copy whose signed fields
+    /// equal those of `known` (an announce verified before, e.g. the routing
+    /// table's) is accepted without checking A2–A4 again (§7.1).
+    pub fn from_envelope_known(envelope: Envelope, known: Option<&Announce>) -> Result<Self> {
         let Envelope { header, body } = envelope;
         let mut r = Reader::new(body);
         let (cost, unchecked) = read_body(&mut r, header.destination, header.message_id)?;
         r.finish()?;
+        let announce = match known {
+            Some(known) if unchecked.is(known) => known.clone(),
+            _ => unchecked.verify()?,
+        };
         Ok(AnnouncePacket {
             hop_count: header.hop_count,
             hop_limit: header.hop_limit,
             transmitter: header.hop_id,
             cost,
-            announce: unchecked.verify()?,
+            announce,
         })
     }
 
@@ -321,6 +354,35 @@ mod tests {
         );
         assert_eq!(class(bytes[..bytes.len() - 1].to_vec()), "truncated");
         assert_eq!(class([&bytes[..], &[0]].concat()), "trailing_bytes");
+    }
+
+    #[test]
+    fn relaying_adds_a_hop_and_sets_cost_and_transmitter() {
+        let p = packet(None);
+        let r = p.relayed(9, Some(HopId([5; 8]))).unwrap();
+        assert_eq!(
+            (r.hop_count, r.cost, r.transmitter),
+            (1, 9, Some(HopId([5; 8])))
+        );
+        assert_eq!(r.announce, p.announce, "the signed part is untouched");
+        let last = AnnouncePacket { hop_count: 7, ..p };
+        assert!(last.relayed(9, None).is_none());
+    }
+
+    #[test]
+    fn a_known_announce_is_not_verified_again_but_a_changed_one_is() {
+        let p = packet(None);
+        let known = p.announce.clone();
+        let mut cheaper = p.clone();
+        cheaper.cost = 0;
+        let env = |b: Vec<u8>| Envelope::decode(b.into()).unwrap();
+        let got =
+            AnnouncePacket::from_envelope_known(env(cheaper.to_bytes().unwrap()), Some(&known));
+        assert_eq!(got.unwrap(), cheaper);
+        let mut forged = p.to_bytes().unwrap();
+        forged[100] ^= 1;
+        let got = AnnouncePacket::from_envelope_known(env(forged), Some(&known));
+        assert_eq!(got.unwrap_err().class(), "bad_signature");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The duplicate filter (`spec/10-mesh.md` §7.1): a node acts on each
-//! `(type, destination, message_id)` once. For announces the message id is
-//! the sequence number, so "once per announce" and "once per message" are
-//! the same rule. The filter remembers the last `capacity` keys (first in,
-//! first out); a key pushed out may be acted on again, which the routing
-//! table's sequence check makes harmless for announces.
+//! `(type, destination, message_id)` once. The filter remembers the last
+//! `capacity` keys (first in, first out); a key pushed out may be acted on
+//! again. `MeshNode` does not filter announces: a later copy of a known
+//! sequence may carry a better metric, and the routing table's stored
+//! announce spares re-verifying it (§7.1 step 4).
 
 use std::collections::{HashSet, VecDeque};
 

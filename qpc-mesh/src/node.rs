@@ -364,6 +364,14 @@ impl MeshNode {
         if !header.message_type.is_flooded() && self.shared(link) && named_elsewhere {
             return Ok(());
         }
+        // Announces bypass the filter: the table's copy of the announce
+        // spares re-verifying duplicates, and a cheaper copy of a known
+        // sequence is still worth a decision (§5.3 R8, §7.1).
+        if header.message_type == MessageType::Announce {
+            let known = self.table.known_announce(&header.destination);
+            let packet = AnnouncePacket::from_envelope_known(envelope, known)?;
+            return self.on_announce(link, link_cost, packet, now);
+        }
         if !self.dedupe.first_sighting(header) {
             return Ok(());
         }
@@ -409,23 +417,20 @@ impl MeshNode {
         let Some(route) = self.table.route(&destination, now) else {
             return Ok(());
         };
-        let relayed = |transmitter| AnnouncePacket {
-            hop_count: packet.hop_count + 1,
-            cost: route.metric,
-            transmitter,
-            ..packet.clone()
-        };
-        let links = self.flood_links(Some(link));
-        if outcome.rebroadcast && self.relays() {
-            for l in links {
-                let bytes = relayed(self.own_hop_id_on(l)).to_bytes()?;
-                self.queue_announce(l, destination, packet.hop_count + 1, bytes);
-            }
-        } else if outcome.decision == Decision::UpdatedBetterMetric {
-            for l in links {
-                let bytes = relayed(self.own_hop_id_on(l)).to_bytes()?;
+        let better = outcome.decision == Decision::UpdatedBetterMetric;
+        if !self.relays() || !(outcome.rebroadcast || better) {
+            return Ok(());
+        }
+        for l in self.flood_links(Some(link)) {
+            let Some(copy) = packet.relayed(route.metric, self.own_hop_id_on(l)) else {
+                return Ok(());
+            };
+            let bytes = copy.to_bytes()?;
+            if outcome.rebroadcast {
+                self.queue_announce(l, destination, copy.hop_count, bytes);
+            } else {
                 self.scheduler
-                    .update_queued(l, destination, packet.hop_count + 1, bytes)?;
+                    .update_queued(l, destination, copy.hop_count, bytes)?;
             }
         }
         Ok(())
@@ -580,11 +585,18 @@ impl MeshNode {
         let destination = message.header().destination;
         for link in links {
             let copy = match message {
-                Message::PathRequest(r) => Message::PathRequest(PathRequest {
-                    hop_count: r.hop_count + u8::from(arrived_on.is_some()),
-                    transmitter: self.own_hop_id_on(link),
-                    ..r.clone()
-                }),
+                Message::PathRequest(r) => {
+                    let transmitter = self.own_hop_id_on(link);
+                    let copy = match arrived_on {
+                        Some(_) => r.relayed(transmitter),
+                        None => Some(PathRequest {
+                            transmitter,
+                            ..r.clone()
+                        }),
+                    };
+                    let Some(copy) = copy else { continue };
+                    Message::PathRequest(copy)
+                }
                 Message::Sealed(s) => Message::Sealed(SealedPacket {
                     header: Header {
                         hop_id: None,

@@ -73,6 +73,16 @@ impl PathRequest {
         }
     }
 
+    /// The copy a relay floods: one more hop, `transmitter` = the relay's
+    /// hop id on a shared link. `None` when the hop limit is reached.
+    pub fn relayed(&self, transmitter: Option<HopId>) -> Option<Self> {
+        (self.hop_count < self.hop_limit).then(|| PathRequest {
+            hop_count: self.hop_count + 1,
+            transmitter,
+            ..self.clone()
+        })
+    }
+
     /// Decodes the body (which must be empty) of a PathRequest envelope.
     pub fn from_envelope(envelope: Envelope) -> Result<Self> {
         Reader::new(envelope.body).finish()?;

@@ -349,6 +349,12 @@ impl RoutingTable {
         }
     }
 
+    /// The announce held for `destination`, live or expired (it was
+    /// verified when it was accepted).
+    pub fn known_announce(&self, destination: &Address) -> Option<&Announce> {
+        self.entries.get(destination).map(|e| &e.announce)
+    }
+
     /// The forwarding decision for `destination` (§5.4).
     pub fn forwarding(&self, destination: &Address, now: u64) -> Forwarding {
         if *destination == self.local {

@@ -341,24 +341,26 @@ fn forged_stale_and_replayed_datagrams_are_not_used() {
     }
     node0.handle_datagram(LinkId(5), Bytes::from_static(&[0x21]), 20_000);
     let events: Vec<_> = std::iter::from_fn(|| node0.poll_event()).collect();
-    let classes: Vec<_> = events
+    let outcomes: Vec<_> = events
         .iter()
-        .filter_map(|e| match e {
-            Event::Rejected { class, .. } => Some(*class),
-            _ => None,
+        .map(|e| match e {
+            Event::Rejected { class, .. } => *class,
+            Event::Route { decision, .. } => decision.name(),
+            other => panic!("unexpected {other:?}"),
         })
         .collect();
-    // The replay is a duplicate: silently dropped, so it reports nothing.
+    // The replay matches the table's announce (no signature check) and is
+    // not feasible; the rest are refused with their classes.
     assert_eq!(
-        classes,
+        outcomes,
         [
+            "not_feasible",
             "stale",
             "bad_signature",
             "unknown_version",
             "invalid_config"
         ]
     );
-    assert_eq!(events.len(), classes.len());
     assert_eq!(
         node0
             .routing_table()
@@ -366,4 +368,55 @@ fn forged_stale_and_replayed_datagrams_are_not_used() {
         route_before
     );
     assert!(node0.poll_transmit().is_none(), "nothing relayed");
+}
+
+#[test]
+fn a_better_path_at_the_hop_limit_is_taken_without_relaying() {
+    use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
+    use qpc_mesh::envelope::HopId;
+    use qpc_mesh::routing::{Decision, LinkId};
+
+    let mut relay = node(0);
+    let wired = LinkConfig {
+        mtu: 1500,
+        cost: 1,
+        budget: AirtimeBudget::two_percent(1_000_000),
+        shared: false,
+    };
+    relay.add_link(LinkId(1), wired, 0).unwrap();
+    let far = Identity::from_seeds(&[50; 32], &[51; 32]);
+    let at_limit = |cost| AnnouncePacket {
+        hop_count: 3,
+        hop_limit: 3,
+        transmitter: Some(HopId([8; 8])),
+        cost,
+        announce: Announce::sign(&far, 4, Capabilities(0)),
+    };
+    // Heard first over the radio (cost 20 + 9), then the same announce over
+    // the wire (cost 2 + 1): same sequence, smaller metric.
+    relay.handle_datagram(RADIO, Bytes::from(at_limit(20).to_bytes().unwrap()), 0);
+    relay.handle_datagram(LinkId(1), Bytes::from(at_limit(2).to_bytes().unwrap()), 1);
+    let events: Vec<_> = std::iter::from_fn(|| relay.poll_event()).collect();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Rejected { .. })),
+        "{events:?}"
+    );
+    let decisions: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Route { decision, .. } => Some(*decision),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [Decision::Installed, Decision::UpdatedBetterMetric]
+    );
+    let route = relay
+        .routing_table()
+        .route(&far.public().address(), 1)
+        .unwrap();
+    assert_eq!((route.metric, route.next_hop.link), (3, LinkId(1)));
+    // At its hop limit the announce is not relayed: nothing goes out.
+    assert!(relay.poll_transmit().is_none());
 }
