@@ -634,10 +634,27 @@ def check_decode(v):
     return None if encode_decoded(got) == data else "re-encoding differs"
 
 
+def check_relay(v):
+    """10 §5.3 / §6.1: one more hop, cost = cost + link cost (saturating) for
+    announces, the relay's hop id (or none), nothing at the hop limit."""
+    d = decode_message(bytes.fromhex(v["received"]))
+    if d["message_type"] not in ("announce", "path_request"):
+        return "not a flooded type"
+    if d["hop_count"] >= d["hop_limit"]:
+        want = None
+    else:
+        d = dict(d, hop_count=d["hop_count"] + 1, transmitter=v["transmitter"])
+        if d["message_type"] == "announce":
+            d["cost"] = min(255, d["cost"] + v["link_cost"])
+        want = encode_decoded(d).hex()
+    return None if want == v["relayed"] else f"relayed {want}"
+
+
 CHECKS = {
     "envelope": check_envelope,
     "announce": check_announce_vector,
     "decode": check_decode,
+    "relay": check_relay,
     "routing": run_routing,
     "rebroadcast": run_rebroadcast,
 }

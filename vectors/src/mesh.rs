@@ -125,6 +125,19 @@ pub enum MeshCase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_error: Option<String>,
     },
+    /// What a relay transmits on after accepting a flooded message (§5.3,
+    /// §6.1): an Announce (with `cost` = its metric) or a PathRequest.
+    Relay {
+        /// The datagram received.
+        #[serde(with = "hex::serde")]
+        received: Vec<u8>,
+        /// Cost of the link it arrived on (announces).
+        link_cost: u8,
+        /// The relay's hop id on the outgoing link, or null (point-to-point).
+        transmitter: Option<HopIdJson>,
+        /// The datagram relayed, or null at the hop limit.
+        relayed: Option<HexBytes>,
+    },
     /// A routing-table transcript (§10.2).
     Routing {
         /// The table configuration.
@@ -143,6 +156,27 @@ pub enum MeshCase {
         /// The steps.
         steps: Vec<RebroadcastStep>,
     },
+}
+
+/// An 8-byte hop id as hex.
+pub type HopIdJson = HexBytes;
+
+/// The copy a relay transmits (§5.3 and §6.1), or `None` at the hop limit.
+pub(crate) fn relayed_copy(
+    received: &[u8],
+    link_cost: u8,
+    transmitter: Option<HopId>,
+) -> Result<Option<Vec<u8>>, String> {
+    let copy = match Message::decode(Bytes::copy_from_slice(received)).map_err(|e| e.to_string())? {
+        Message::Announce(p) => {
+            let metric = p.cost.saturating_add(link_cost);
+            p.relayed(metric, transmitter).map(Message::Announce)
+        }
+        Message::PathRequest(r) => r.relayed(transmitter).map(Message::PathRequest),
+        _ => return Err("only announces and path requests are relayed by flooding".into()),
+    };
+    copy.map(|m| m.to_bytes().map_err(|e| e.to_string()))
+        .transpose()
 }
 
 pub(crate) fn hex_opt(id: Option<HopId>) -> Option<HexBytes> {
@@ -386,6 +420,19 @@ impl Vector for MeshVector {
                 decoded,
                 expected_error,
             } => check_decode(encoded, decoded, expected_error),
+            MeshCase::Relay {
+                received,
+                link_cost,
+                transmitter,
+                relayed,
+            } => {
+                let got = relayed_copy(received, *link_cost, hop_id("transmitter", transmitter)?)?;
+                expect_eq(
+                    "relayed",
+                    got.as_deref(),
+                    relayed.as_ref().map(|r| &r.0[..]),
+                )
+            }
             MeshCase::Routing {
                 config,
                 local_address,

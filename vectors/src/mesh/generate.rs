@@ -816,6 +816,83 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     out
 }
 
+fn relay_vectors(c: &Cast) -> Vec<MeshVector> {
+    let t = Capabilities::TRANSPORT;
+    let request = |count, limit| {
+        PathRequest {
+            destination: c.dave.address(),
+            request_id: 0x0102_0304,
+            hop_count: count,
+            hop_limit: limit,
+            transmitter: Some(c.carol.hop_id()),
+        }
+        .to_bytes()
+        .expect("request encodes")
+    };
+    let cases: Vec<(&str, &str, Vec<u8>, u8, Option<HopId>)> = vec![
+        (
+            "relay-announce-origin-shared",
+            "alice's own announce relayed on a shared link: 31, hop 1, cost 0 + 9, the relay's hop id (160 bytes)",
+            announce(&c.alice, 1, t, ORIGIN),
+            9,
+            Some(c.relay.hop_id()),
+        ),
+        (
+            "relay-announce-point-to-point",
+            "a relayed announce sent on over a point-to-point link: no hop id, cost 18 + 1",
+            announce(&c.alice, 1, t, relayed(2, 18, &c.bob)),
+            1,
+            None,
+        ),
+        (
+            "relay-announce-saturating-cost",
+            "cost 250 + 9 saturates at 255 (the relay's own table marks it unreachable; the copy shows the rule)",
+            announce(&c.bob, 3, t, relayed(1, 250, &c.carol)),
+            9,
+            Some(c.relay.hop_id()),
+        ),
+        (
+            "relay-announce-at-limit",
+            "hop count 7 = hop limit 7: not relayed",
+            announce(&c.bob, 3, t, relayed(7, 40, &c.carol)),
+            9,
+            Some(c.relay.hop_id()),
+        ),
+        (
+            "relay-path-request",
+            "a path request flooded on: hop 2 of 5, the relay's hop id",
+            request(1, 5),
+            9,
+            Some(c.relay.hop_id()),
+        ),
+        (
+            "relay-path-request-at-limit",
+            "a path request at its hop limit: not relayed",
+            request(5, 5),
+            9,
+            Some(c.relay.hop_id()),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, description, received, link_cost, transmitter)| {
+            let relayed = super::relayed_copy(&received, link_cost, transmitter)
+                .expect("relayable")
+                .map(HexBytes);
+            vector(
+                name,
+                description,
+                MeshCase::Relay {
+                    received,
+                    link_cost,
+                    transmitter: hex_opt(transmitter),
+                    relayed,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Builds a routing transcript by running qpc's table.
 struct RoutingScript {
     table: RoutingTable,
@@ -1087,6 +1164,7 @@ pub fn generate() -> String {
     vectors.extend(envelope_vectors(&c));
     vectors.extend(announce_vectors(&c));
     vectors.extend(decode_vectors(&c));
+    vectors.extend(relay_vectors(&c));
     vectors.extend(routing_vectors(&c));
     vectors.extend(rebroadcast_vectors(&c));
     checked_file(PROTOCOL, "spec/10-mesh.md", vectors)
