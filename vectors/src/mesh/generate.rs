@@ -816,6 +816,9 @@ fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     out
 }
 
+/// (name, description, received datagram, link cost, relay hop id).
+type RelayCase<'a> = (&'a str, &'a str, Vec<u8>, u8, Option<HopId>);
+
 fn relay_vectors(c: &Cast) -> Vec<MeshVector> {
     let t = Capabilities::TRANSPORT;
     let request = |count, limit| {
@@ -829,7 +832,7 @@ fn relay_vectors(c: &Cast) -> Vec<MeshVector> {
         .to_bytes()
         .expect("request encodes")
     };
-    let cases: Vec<(&str, &str, Vec<u8>, u8, Option<HopId>)> = vec![
+    let cases: Vec<RelayCase<'_>> = vec![
         (
             "relay-announce-origin-shared",
             "alice's own announce relayed on a shared link: 31, hop 1, cost 0 + 9, the relay's hop id (160 bytes)",
