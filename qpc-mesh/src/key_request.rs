@@ -212,6 +212,25 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn response_round_trip(id: u32, limit in 0u8..=15, next in proptest::option::of(any::<[u8; 8]>()), tx: [u8; 8]) {
+            let identity = Identity::from_seeds(&[3; 32], &[4; 32]);
+            let response = KeyResponse {
+                request_id: id,
+                hop_count: limit,
+                hop_limit: limit,
+                next_hop: next.map(HopId),
+                transmitter: HopId(tx),
+                identity: identity.public().clone(),
+            };
+            let bytes = response.to_bytes().unwrap();
+            prop_assert_eq!(bytes.len(), response.header().encoded_len() + KEY_RESPONSE_BODY_LEN);
+            let env = Envelope::decode(bytes.into()).unwrap();
+            prop_assert_eq!(KeyResponse::from_envelope(env).unwrap(), response);
+        }
+
         #[test]
         fn request_round_trip(id: u32, limit in 0u8..=15, next in proptest::option::of(any::<[u8; 8]>()), tx: [u8; 8]) {
             let request = KeyRequest {
