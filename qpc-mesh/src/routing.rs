@@ -199,7 +199,9 @@ pub struct Route {
     pub next_hop: Neighbour,
     /// Sum of the link costs to the destination.
     pub metric: u8,
-    /// Links to the destination (the advert's hop count + 1).
+    /// The advert's hop count + 1: links to the destination for an
+    /// announce, to the answering node for a path response.
+    /// Informational; routing uses `metric`.
     pub hops: u8,
     /// The announce's sequence number.
     pub sequence: u32,
