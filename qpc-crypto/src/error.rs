@@ -123,6 +123,38 @@ pub enum Error {
     /// is needed.
     #[error("nonce space exhausted: run a new handshake")]
     NonceExhausted,
+    /// An MLS ciphersuite qpc does not support (or this member was not
+    /// configured for).
+    #[error("unsupported MLS ciphersuite 0x{0:04x}")]
+    UnsupportedSuite(u16),
+    /// Two members share no MLS ciphersuite.
+    #[error("no common MLS ciphersuite: we support {ours:04x?}, the peer {theirs:04x?}")]
+    NoCommonSuite {
+        /// Our suites, in preference order.
+        ours: Vec<u16>,
+        /// The peer's suites.
+        theirs: Vec<u16>,
+    },
+    /// A key package is of another suite than the group.
+    #[error("key package of suite 0x{offered:04x} for a group of suite 0x{group:04x}")]
+    SuiteMismatch {
+        /// The group's suite.
+        group: u16,
+        /// The key package's suite.
+        offered: u16,
+    },
+    /// An MLS credential is not a qpc credential (`spec/07` §4).
+    #[error("not a qpc MLS credential")]
+    InvalidCredential,
+    /// No group with this id.
+    #[error("unknown group")]
+    UnknownGroup,
+    /// No member with this address in the group.
+    #[error("unknown group member")]
+    UnknownMember,
+    /// OpenMLS refused an operation.
+    #[error("MLS: {0}")]
+    Mls(String),
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -156,6 +188,13 @@ impl Error {
             Error::TooOld { .. } => "too_old",
             Error::NonceExhausted => "nonce_exhausted",
             Error::InvalidConfig(_) => "invalid_config",
+            Error::UnsupportedSuite(_) => "unsupported_suite",
+            Error::NoCommonSuite { .. } => "no_common_suite",
+            Error::SuiteMismatch { .. } => "suite_mismatch",
+            Error::InvalidCredential => "invalid_credential",
+            Error::UnknownGroup => "unknown_group",
+            Error::UnknownMember => "unknown_member",
+            Error::Mls(_) => "mls",
             Error::Wire(e) => e.class(),
         }
     }

@@ -362,6 +362,12 @@ impl Identity {
         &self.kem
     }
 
+    /// The Ed25519 secret key, for protocols that sign their own labelled
+    /// structures (MLS, `spec/07` §4).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// Signs `message` for `context` (Ed25519, RFC 8032; deterministic).
     pub fn sign(&self, context: SignatureContext, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         sign(&self.signing, context, message)

@@ -15,8 +15,10 @@
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
-//! Still to come (see the issues):
-//! post-quantum Noise, MLS groups and OPAQUE.
+//! - [`mls`]: MLS groups on OpenMLS with the X-Wing suite, delivery
+//!   ordering and persistence (`spec/07-mls.md`);
+//! - [`pqxx`]: the post-quantum Noise handshake and transports
+//!   (`spec/06-pq-noise.md`).
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.
@@ -26,6 +28,7 @@ pub mod cover;
 mod error;
 pub mod hpke;
 pub mod identity;
+pub mod mls;
 pub mod padding;
 pub mod pqxx;
 pub mod replay;
