@@ -21,6 +21,8 @@
 //! | [`pqxx_initiator_msg2`] | pqXX `Initiator::read_message_2`, `write_message_3` | only genuine encryptions open; the outcome equals an independent computation (payload, KEM rule, downgrade, binding, policy); accepted ⇒ the session's peer, mode, hash and keys are right |
 //! | [`pqxx_responder_msg3`] | pqXX `Responder::read_message_3` | only the genuine message 3 (or, classically, the harness's) opens; binding and policy computed independently; the session agrees with the initiator |
 //! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
+//! | [`mls_payload`] | `ApplicationPayload::from_plaintext`, `DeliveryHeader::decode` | outcome (fields or error class) equals an independent decoder of `spec/07` §5-§6; accepted ⇒ re-encodes to the input |
+//! | [`mls_ordering`] | `DeliveryOrder` (admit, sequence, advance) | every op's events equal an independent model of `spec/07` §7; the hold buffer stays within its bound |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
@@ -59,9 +61,11 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 pub mod fixtures;
+mod mls;
 mod pqxx;
 pub mod seeds;
 
+pub use mls::{expected_header, expected_payload, mls_ordering, mls_payload};
 pub use pqxx::{
     datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
     pqxx_stream, DATAGRAM_EPOCH_JUMPS, DATAGRAM_WINDOWS, STREAM_SMALL_LIMIT,
@@ -69,7 +73,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 16] = [
+pub const TARGETS: [&str; 18] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -86,6 +90,8 @@ pub const TARGETS: [&str; 16] = [
     "pqxx_responder_msg3",
     "pqxx_stream",
     "pqxx_datagram",
+    "mls_payload",
+    "mls_ordering",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -108,6 +114,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pqxx_responder_msg3" => pqxx_responder_msg3(data),
         "pqxx_stream" => pqxx_stream(data),
         "pqxx_datagram" => pqxx_datagram(data),
+        "mls_payload" => mls_payload(data),
+        "mls_ordering" => mls_ordering(data),
         _ => return false,
     }
     true

@@ -50,12 +50,30 @@ pub fn member_address(credential: &[u8], signature_key: &[u8]) -> Result<Address
     Ok(Address::derive(key, digest))
 }
 
-/// The address of an OpenMLS credential with its signature key.
+/// The address of an OpenMLS credential with its signature key, fully
+/// validated (for leaves entering a group).
 pub(crate) fn address_of(credential: &Credential, signature_key: &[u8]) -> Result<Address, Error> {
     if credential.credential_type() != CredentialType::Basic {
         return Err(Error::InvalidCredential);
     }
     member_address(credential.serialized_content(), signature_key)
+}
+
+/// The address of a leaf already in the group, whose key was validated by
+/// [`address_of`] when it entered: only the layout is re-checked.
+pub(crate) fn address_of_member(
+    credential: &Credential,
+    signature_key: &[u8],
+) -> Result<Address, Error> {
+    let credential: &[u8; CREDENTIAL_LEN] = credential
+        .serialized_content()
+        .try_into()
+        .map_err(|_| Error::InvalidCredential)?;
+    let key: &[u8; 32] = signature_key
+        .try_into()
+        .map_err(|_| Error::InvalidCredential)?;
+    let digest: &[u8; 32] = credential[1..].try_into().expect("32 bytes");
+    Ok(Address::derive(key, digest))
 }
 
 /// The credential with key OpenMLS puts in our leaf.

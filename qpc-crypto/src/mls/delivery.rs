@@ -117,6 +117,8 @@ pub enum DropReason {
     BadHeader,
     /// The application payload is malformed (`spec/07` §6).
     BadPayload,
+    /// A commit brings in a leaf without a qpc credential (`spec/07` §4).
+    InvalidCredential,
 }
 
 impl DropReason {
@@ -132,6 +134,7 @@ impl DropReason {
             DropReason::Rejected => "rejected",
             DropReason::BadHeader => "bad_header",
             DropReason::BadPayload => "bad_payload",
+            DropReason::InvalidCredential => "invalid_credential",
         }
     }
 }

@@ -15,7 +15,7 @@ use openmls_traits::OpenMlsProvider as _;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 
-use super::credential::{address_of, credential_with_key, MlsSigner};
+use super::credential::{address_of, address_of_member, credential_with_key, MlsSigner};
 use super::delivery::{
     Admission, DeliveryHeader, DeliveryOrder, DropReason, OrderConfig, Sequenced,
 };
@@ -788,7 +788,7 @@ fn process(
     let Some(sender) = state
         .mls
         .member_at(leaf)
-        .and_then(|m| address_of(&m.credential, &m.signature_key).ok())
+        .and_then(|m| address_of_member(&m.credential, &m.signature_key).ok())
     else {
         return drop(events, DropReason::Rejected);
     };
@@ -851,19 +851,31 @@ fn merge(
     staged: StagedCommit,
     events: &mut Vec<GroupEvent>,
 ) -> Result<Vec<Vec<u8>>, Error> {
+    // Every leaf the commit brings in must carry a qpc credential (§4):
+    // otherwise the commit is not merged.
     let added = staged
         .add_proposals()
-        .filter_map(|p| {
+        .map(|p| {
             let leaf = p.add_proposal().key_package().leaf_node();
-            address_of(leaf.credential(), leaf.signature_key().as_slice()).ok()
+            address_of(leaf.credential(), leaf.signature_key().as_slice())
         })
-        .collect::<Vec<_>>();
+        .collect::<Result<Vec<_>, _>>();
+    let updated = staged
+        .update_path_leaf_node()
+        .map(|leaf| address_of(leaf.credential(), leaf.signature_key().as_slice()));
+    let (Ok(added), None | Some(Ok(_))) = (added, &updated) else {
+        events.push(GroupEvent::Dropped {
+            group: group.clone(),
+            reason: DropReason::InvalidCredential,
+        });
+        return Ok(Vec::new());
+    };
     let removed = staged
         .remove_proposals()
         .filter_map(|p| state.mls.member_at(p.remove_proposal().removed()))
-        .filter_map(|m| address_of(&m.credential, &m.signature_key).ok())
+        .filter_map(|m| address_of_member(&m.credential, &m.signature_key).ok())
         .collect::<Vec<_>>();
-    let path = staged.update_path_leaf_node().is_some();
+    let path = updated.is_some();
     let self_removed = staged.self_removed();
     state
         .mls
