@@ -399,3 +399,35 @@ fn gaps_late_messages_and_stale_commits() {
     );
     let _: Address = alice.address();
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Random bytes and edited genuine messages never panic: they are
+        /// errors or drop events, and the group keeps working.
+        #[test]
+        fn receive_never_panics(noise in proptest::collection::vec(any::<u8>(), 0..300), at in any::<usize>(), xor in 1u8..) {
+            let mut rng = ChaCha20Rng::seed_from_u64(17);
+            let (mut alice, mut bob) = (member(1), member(2));
+            let group = alice.create_group(&mut rng, Suite::Classical).unwrap();
+            let kp = bob.key_package(&mut rng, now_ms(), Suite::Classical, false).unwrap();
+            let add = alice.add_members(&mut rng, &group, &[&kp]).unwrap();
+            bob.join(&mut rng, add.welcome.as_ref().unwrap()).unwrap();
+            let _ = bob.receive(&mut rng, &noise);
+            let _ = bob.join(&mut rng, &noise);
+            let mut edited = text(&mut alice, &mut rng, &group, "edited");
+            let i = at % edited.len();
+            edited[i] ^= xor;
+            if let Ok(events) = bob.receive(&mut rng, &edited) {
+                prop_assert!(events.iter().all(|e| matches!(e, GroupEvent::Dropped { .. } | GroupEvent::Held { .. })), "{events:?}");
+            }
+            let after = text(&mut alice, &mut rng, &group, "still fine");
+            let events = bob.receive(&mut rng, &after).unwrap();
+            prop_assert!(texts(&events).contains(&"still fine".to_string()), "{events:?}");
+        }
+    }
+}
