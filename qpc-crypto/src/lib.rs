@@ -8,6 +8,8 @@
 //! - [`hpke`]: HPKE base mode on X-Wing (`spec/03-hybrid-kem-hpke.md`);
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
+//! - [`opaque`]: OPAQUE password login, RFC 9807 with Argon2id
+//!   (`spec/08-opaque.md`);
 //! - [`padding`]: Padmé and fixed-bucket length hiding (`spec/04-padding.md`);
 //! - [`certificate`], [`sealed_sender`], [`replay`]: sealed sender with
 //!   sender certificates and a bounded replay window
@@ -26,6 +28,7 @@ pub mod cover;
 mod error;
 pub mod hpke;
 pub mod identity;
+pub mod opaque;
 pub mod padding;
 pub mod pqxx;
 pub mod replay;

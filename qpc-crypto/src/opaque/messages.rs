@@ -1,0 +1,176 @@
+//! The six OPAQUE messages (`spec/08-opaque.md` §4): fixed-length byte
+//! strings for qpc's suites, each carried alone in a qpc-wire frame of its
+//! own type. Decoding checks the frame and the length; the group elements
+//! inside are validated by the state machine that consumes the message.
+
+use bytes::Bytes;
+use qpc_wire::{DecoderConfig, Frame, FrameType};
+
+use crate::Error;
+
+/// The longest OPAQUE message body (KE2); a frame announcing a longer body
+/// is refused with `frame_too_large` before its body is looked at.
+pub const MAX_MESSAGE_LEN: usize = Ke2::LEN;
+
+/// The one decoder configuration for OPAQUE frames: protocol version 1,
+/// bodies up to [`MAX_MESSAGE_LEN`].
+fn frame_config() -> DecoderConfig {
+    DecoderConfig::with_max_body_len(MAX_MESSAGE_LEN as u32)
+}
+
+macro_rules! opaque_message {
+    ($(#[$doc:meta])* $name:ident, $len:expr, $frame:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name([u8; $len]);
+
+        impl $name {
+            /// The encoded length in bytes.
+            pub const LEN: usize = $len;
+            /// The frame type that carries it.
+            pub const FRAME_TYPE: FrameType = FrameType::$frame;
+
+            /// Parses the message body: exactly [`Self::LEN`] bytes, else
+            /// [`Error::WrongLength`].
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+                crate::error::fixed($what, bytes).map(Self)
+            }
+
+            /// The message body.
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            /// The message in its qpc-wire frame (version 1).
+            pub fn to_frame(&self) -> Vec<u8> {
+                encode_frame(Self::FRAME_TYPE, &self.0)
+            }
+
+            /// Parses a frame holding exactly this message.
+            pub fn from_frame(frame: &[u8]) -> Result<Self, Error> {
+                Self::from_bytes(&decode_frame(Self::FRAME_TYPE, frame)?)
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!(stringify!($name), "({} bytes)"), $len)
+            }
+        }
+    };
+}
+
+opaque_message!(
+    /// `RegistrationRequest`: the blinded element (RFC 9807 §5.1.1).
+    RegistrationRequest, 32, OpaqueRegistrationRequest, "RegistrationRequest"
+);
+opaque_message!(
+    /// `RegistrationResponse`: evaluated element and server public key.
+    RegistrationResponse, 64, OpaqueRegistrationResponse, "RegistrationResponse"
+);
+opaque_message!(
+    /// `RegistrationRecord` (the client's upload): client public key,
+    /// masking key, envelope.
+    RegistrationRecord, 192, OpaqueRegistrationRecord, "RegistrationRecord"
+);
+opaque_message!(
+    /// `KE1`: blinded element, client nonce, client ephemeral public key.
+    Ke1, 96, OpaqueKe1, "KE1"
+);
+opaque_message!(
+    /// `KE2`: evaluated element, masking nonce, masked response, server
+    /// nonce, server ephemeral public key, server MAC.
+    Ke2, 320, OpaqueKe2, "KE2"
+);
+opaque_message!(
+    /// `KE3`: the client MAC.
+    Ke3, 64, OpaqueKe3, "KE3"
+);
+
+/// Wraps `body` in a version-1 frame of `frame_type`.
+fn encode_frame(frame_type: FrameType, body: &[u8]) -> Vec<u8> {
+    let frame = Frame {
+        version: qpc_wire::version::V1,
+        frame_type,
+        body: Bytes::copy_from_slice(body),
+    };
+    let mut out = Vec::with_capacity(body.len() + 4);
+    frame
+        .encode(&mut out)
+        .expect("an OPAQUE body always fits a frame");
+    out
+}
+
+/// Decodes one frame filling `frame` and checks its type.
+fn decode_frame(expected: FrameType, frame: &[u8]) -> Result<Bytes, Error> {
+    let frame = Frame::decode(Bytes::copy_from_slice(frame), &frame_config())?;
+    if frame.frame_type != expected {
+        return Err(qpc_wire::Error::UnexpectedFrame {
+            frame_type: frame.frame_type.code(),
+            state: expected.name(),
+        }
+        .into());
+    }
+    Ok(frame.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    macro_rules! round_trip {
+        ($test:ident, $ty:ident) => {
+            proptest! {
+                #[test]
+                fn $test(body in proptest::collection::vec(any::<u8>(), $ty::LEN..=$ty::LEN)) {
+                    let message = $ty::from_bytes(&body).unwrap();
+                    prop_assert_eq!(&message.as_bytes()[..], &body[..]);
+                    let frame = message.to_frame();
+                    prop_assert_eq!($ty::from_frame(&frame).unwrap(), message.clone());
+                    // Any other length is refused, framed or not.
+                    prop_assert_eq!($ty::from_bytes(&body[1..]).unwrap_err().class(), "wrong_length");
+                    let mut long = body.clone();
+                    long.push(0);
+                    prop_assert_eq!($ty::from_bytes(&long).unwrap_err().class(), "wrong_length");
+                    let oversized = if $ty::LEN == MAX_MESSAGE_LEN { "frame_too_large" } else { "wrong_length" };
+                    prop_assert_eq!(
+                        $ty::from_frame(&encode_frame($ty::FRAME_TYPE, &long)).unwrap_err().class(),
+                        oversized
+                    );
+                    // A truncated or extended frame is refused by the frame layer.
+                    prop_assert_eq!($ty::from_frame(&frame[..frame.len() - 1]).unwrap_err().class(), "truncated");
+                    let mut trailing = frame.clone();
+                    trailing.push(0);
+                    prop_assert_eq!($ty::from_frame(&trailing).unwrap_err().class(), "trailing_bytes");
+                }
+            }
+        };
+    }
+
+    round_trip!(registration_request_round_trip, RegistrationRequest);
+    round_trip!(registration_response_round_trip, RegistrationResponse);
+    round_trip!(registration_record_round_trip, RegistrationRecord);
+    round_trip!(ke1_round_trip, Ke1);
+    round_trip!(ke2_round_trip, Ke2);
+    round_trip!(ke3_round_trip, Ke3);
+
+    #[test]
+    fn wrong_frame_type_is_unexpected() {
+        let ke3 = Ke3::from_bytes(&[7; 64]).unwrap();
+        let err = Ke2::from_frame(&ke3.to_frame()).unwrap_err();
+        assert_eq!(err.class(), "unexpected_frame");
+    }
+
+    proptest! {
+        #[test]
+        fn hostile_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Ke1::from_frame(&bytes);
+            let _ = Ke2::from_frame(&bytes);
+            let _ = Ke3::from_frame(&bytes);
+            let _ = RegistrationRequest::from_frame(&bytes);
+            let _ = RegistrationResponse::from_frame(&bytes);
+            let _ = RegistrationRecord::from_frame(&bytes);
+        }
+    }
+}
