@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub mod hpke;
 pub mod identity;
+pub mod opaque;
 pub mod padding;
 pub mod pqxx;
 pub mod sealed_sender;
@@ -96,6 +97,12 @@ pub const SUITES: &[Suite] = &[
         protocol: pqxx::PROTOCOL,
         generate: pqxx::generate,
         verify: verify_json::<pqxx::PqxxVector>,
+    },
+    Suite {
+        file: "opaque.json",
+        protocol: opaque::PROTOCOL,
+        generate: opaque::generate,
+        verify: verify_json::<opaque::OpaqueVector>,
     },
 ];
 

@@ -19,7 +19,7 @@ fn frame_config() -> DecoderConfig {
 }
 
 macro_rules! opaque_message {
-    ($(#[$doc:meta])* $name:ident, $len:expr, $frame:ident, $what:literal) => {
+    ($(#[$doc:meta])* $name:ident, $len:expr, $frame:ident, $what:literal, [$($element:expr),*]) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name([u8; $len]);
@@ -34,6 +34,17 @@ macro_rules! opaque_message {
             /// [`Error::WrongLength`].
             pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
                 crate::error::fixed($what, bytes).map(Self)
+            }
+
+            /// Offsets of the ristretto255 elements inside the body.
+            pub const ELEMENTS: &'static [usize] = &[$($element),*];
+
+            /// Checks that every group element in the message decodes to a
+            /// non-identity ristretto255 point ([`Error::InvalidElement`]).
+            /// The state machines check this too; decoders that stop
+            /// earlier can call it.
+            pub fn validate(&self) -> Result<(), Error> {
+                validate_elements($what, &self.0, Self::ELEMENTS)
             }
 
             /// The message body.
@@ -62,30 +73,41 @@ macro_rules! opaque_message {
 
 opaque_message!(
     /// `RegistrationRequest`: the blinded element (RFC 9807 §5.1.1).
-    RegistrationRequest, 32, OpaqueRegistrationRequest, "RegistrationRequest"
+    RegistrationRequest, 32, OpaqueRegistrationRequest, "RegistrationRequest", [0]
 );
 opaque_message!(
     /// `RegistrationResponse`: evaluated element and server public key.
-    RegistrationResponse, 64, OpaqueRegistrationResponse, "RegistrationResponse"
+    RegistrationResponse, 64, OpaqueRegistrationResponse, "RegistrationResponse", [0, 32]
 );
 opaque_message!(
     /// `RegistrationRecord` (the client's upload): client public key,
     /// masking key, envelope.
-    RegistrationRecord, 192, OpaqueRegistrationRecord, "RegistrationRecord"
+    RegistrationRecord, 192, OpaqueRegistrationRecord, "RegistrationRecord", [0]
 );
 opaque_message!(
     /// `KE1`: blinded element, client nonce, client ephemeral public key.
-    Ke1, 96, OpaqueKe1, "KE1"
+    Ke1, 96, OpaqueKe1, "KE1", [0, 64]
 );
 opaque_message!(
     /// `KE2`: evaluated element, masking nonce, masked response, server
     /// nonce, server ephemeral public key, server MAC.
-    Ke2, 320, OpaqueKe2, "KE2"
+    Ke2, 320, OpaqueKe2, "KE2", [0, 224]
 );
 opaque_message!(
     /// `KE3`: the client MAC.
-    Ke3, 64, OpaqueKe3, "KE3"
+    Ke3, 64, OpaqueKe3, "KE3", []
 );
+
+/// Checks the 32-byte elements of `body` at `offsets`.
+fn validate_elements(what: &'static str, body: &[u8], offsets: &[usize]) -> Result<(), Error> {
+    for &offset in offsets {
+        opaque_ke::keypair::PublicKey::<opaque_ke::Ristretto255>::deserialize(
+            &body[offset..offset + 32],
+        )
+        .map_err(|_| Error::InvalidElement(what))?;
+    }
+    Ok(())
+}
 
 /// Wraps `body` in a version-1 frame of `frame_type`.
 fn encode_frame(frame_type: FrameType, body: &[u8]) -> Vec<u8> {
