@@ -22,6 +22,10 @@
 //! | [`pqxx_responder_msg3`] | pqXX `Responder::read_message_3` | only the genuine message 3 (or, classically, the harness's) opens; binding and policy computed independently; the session agrees with the initiator |
 //! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
+//! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
+//! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
+//! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -59,6 +63,7 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 pub mod fixtures;
+pub mod opaque;
 mod pqxx;
 pub mod seeds;
 
@@ -69,7 +74,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 16] = [
+pub const TARGETS: [&str; 20] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -86,6 +91,10 @@ pub const TARGETS: [&str; 16] = [
     "pqxx_responder_msg3",
     "pqxx_stream",
     "pqxx_datagram",
+    "opaque_messages",
+    "opaque_client_login",
+    "opaque_server_login",
+    "opaque_registration",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -108,6 +117,10 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pqxx_responder_msg3" => pqxx_responder_msg3(data),
         "pqxx_stream" => pqxx_stream(data),
         "pqxx_datagram" => pqxx_datagram(data),
+        "opaque_messages" => opaque::opaque_messages(data),
+        "opaque_client_login" => opaque::opaque_client_login(data),
+        "opaque_server_login" => opaque::opaque_server_login(data),
+        "opaque_registration" => opaque::opaque_registration(data),
         _ => return false,
     }
     true
