@@ -18,7 +18,7 @@
 //!   (`spec/03-hybrid-kem-hpke.md`).
 //!
 //! Still to come (see the issues):
-//! post-quantum Noise, MLS groups and OPAQUE.
+//! MLS groups.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.

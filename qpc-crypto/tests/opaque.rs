@@ -152,3 +152,41 @@ fn server_keys_round_trip() {
         "unknown_suite"
     );
 }
+
+#[test]
+fn inputs_are_bounded() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let config = ClientConfig::argon2id(SMALL).unwrap();
+    let class = |r: Result<
+        (ClientLogin<'_, Argon2idSuite>, qpc_crypto::opaque::Ke1),
+        qpc_crypto::Error,
+    >| { r.unwrap_err().class() };
+    assert_eq!(
+        class(ClientLogin::start(&mut rng, &config, b"")),
+        "malformed"
+    );
+    assert_eq!(
+        class(ClientLogin::start(&mut rng, &config, &[b'x'; 1025])),
+        "content_too_long"
+    );
+    assert!(ClientLogin::start(&mut rng, &config, &[b'x'; 1024]).is_ok());
+    let server = Server::<Argon2idSuite>::generate(&mut rng, Binding::default()).unwrap();
+    let (_, request) = ClientRegistration::start(&mut rng, &config, b"pw").unwrap();
+    assert_eq!(
+        server
+            .registration_response(&request, &[0; 1025])
+            .unwrap_err()
+            .class(),
+        "content_too_long"
+    );
+    // Blinds must be scalars in 1..l.
+    let zero_blind = qpc_crypto::opaque::ClientLoginRandomness {
+        blind: [0; 32],
+        keyshare_seed: [1; 32],
+        nonce: [2; 32],
+    };
+    assert_eq!(
+        class(ClientLogin::start_derand(&zero_blind, &config, b"pw")),
+        "invalid_config"
+    );
+}

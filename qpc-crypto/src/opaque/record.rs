@@ -120,6 +120,25 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        #[test]
+        fn record_round_trip(rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 160..=160)) {
+            let mut bytes = valid();
+            bytes[36..].copy_from_slice(&rest);
+            let record = ServerRecord::<Argon2idSuite>::from_bytes(&bytes).unwrap();
+            proptest::prop_assert_eq!(record.to_bytes(), bytes.clone());
+            let upload = record.upload();
+            proptest::prop_assert_eq!(&upload.as_bytes()[..], &bytes[4..]);
+        }
+
+        #[test]
+        fn hostile_records_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..260)) {
+            if let Ok(record) = ServerRecord::<Argon2idSuite>::from_bytes(&bytes) {
+                proptest::prop_assert_eq!(record.to_bytes(), bytes);
+            }
+        }
+    }
+
     #[test]
     fn round_trip_and_ordered_checks() {
         let bytes = valid();

@@ -200,3 +200,46 @@ pub(crate) fn check_len(bytes: &[u8], max: usize) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_parameters_are_bounded() {
+        assert!(Argon2idParams::PRODUCTION.argon2().is_ok());
+        let class = |p: Argon2idParams| p.argon2().unwrap_err().class();
+        let p = Argon2idParams::PRODUCTION;
+        assert_eq!(
+            class(Argon2idParams {
+                memory_kib: Argon2idParams::MAX_MEMORY_KIB + 1,
+                ..p
+            }),
+            "invalid_config"
+        );
+        assert_eq!(
+            class(Argon2idParams { iterations: 0, ..p }),
+            "invalid_config"
+        );
+        assert_eq!(
+            class(Argon2idParams {
+                parallelism: 0,
+                ..p
+            }),
+            "invalid_config"
+        );
+        assert_eq!(
+            class(Argon2idParams { memory_kib: 1, ..p }),
+            "invalid_config"
+        );
+    }
+
+    #[test]
+    fn binding_is_bounded() {
+        let mut b = Binding::default();
+        assert_eq!(b.context, b"qpc/opaque/v1");
+        assert!(b.check().is_ok());
+        b.server_identity = Some(vec![0; MAX_INPUT_LEN + 1]);
+        assert_eq!(b.check().unwrap_err().class(), "content_too_long");
+    }
+}
