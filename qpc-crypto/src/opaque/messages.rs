@@ -177,6 +177,51 @@ mod tests {
     round_trip!(ke2_round_trip, Ke2);
     round_trip!(ke3_round_trip, Ke3);
 
+    /// The frame table of spec/08 §4.2: headers and total lengths.
+    #[test]
+    fn spec_frame_table() {
+        fn header(frame: Vec<u8>, body_len: usize) -> (Vec<u8>, usize) {
+            (frame[..frame.len() - body_len].to_vec(), frame.len())
+        }
+        let cases = [
+            (
+                header(RegistrationRequest([1; 32]).to_frame(), 32),
+                "01011020",
+                36,
+            ),
+            (
+                header(RegistrationResponse([1; 64]).to_frame(), 64),
+                "0101114040",
+                69,
+            ),
+            (
+                header(RegistrationRecord([1; 192]).to_frame(), 192),
+                "01011240c0",
+                197,
+            ),
+            (header(Ke1([1; 96]).to_frame(), 96), "0101134060", 101),
+            (header(Ke2([1; 320]).to_frame(), 320), "0101144140", 325),
+            (header(Ke3([1; 64]).to_frame(), 64), "0101154040", 69),
+        ];
+        for ((got, len), want, want_len) in cases {
+            let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!((hex.as_str(), len), (want, want_len));
+        }
+    }
+
+    #[test]
+    fn identity_elements_are_refused() {
+        assert_eq!(
+            Ke1([0; 96]).validate().unwrap_err().class(),
+            "invalid_element"
+        );
+        assert_eq!(
+            Ke2([0; 320]).validate().unwrap_err().class(),
+            "invalid_element"
+        );
+        assert!(Ke3([0; 64]).validate().is_ok(), "KE3 holds no element");
+    }
+
     #[test]
     fn wrong_frame_type_is_unexpected() {
         let ke3 = Ke3::from_bytes(&[7; 64]).unwrap();
