@@ -748,6 +748,8 @@ fn decodes(basic: &LoginCase) -> Vec<OpaqueVector> {
         decode("stored_record_identity_client_key", "a record whose client public key is the identity", "stored_record", with(record, 4, &[0; 32]), Some("invalid_element")),
         decode("server_keys_version_2", "server keys with version 2", "server_keys", with(keys, 0, &[2]), Some("unknown_version")),
         decode("server_keys_truncated", "server keys without the last byte", "server_keys", keys[..keys.len() - 1].to_vec(), Some("wrong_length")),
+        decode("server_keys_zero_private_key", "server keys whose private key is zero", "server_keys", with(keys, 66, &[0; 32]), Some("invalid_config")),
+        decode("server_keys_identity_fake_key", "server keys whose fake-record public key is the identity", "server_keys", with(keys, 98, &[0; 32]), Some("invalid_config")),
     ]
 }
 
