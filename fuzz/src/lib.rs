@@ -24,6 +24,10 @@
 //! | [`mls_payload`] | `ApplicationPayload::from_plaintext`, `DeliveryHeader::decode` | outcome (fields or error class) equals an independent decoder of `spec/07` §5-§6; accepted ⇒ re-encodes to the input |
 //! | [`mls_ordering`] | `DeliveryOrder` (admit, sequence, advance) | every op's events equal an independent model of `spec/07` §7; the hold buffer stays within its bound |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
+//! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
+//! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
+//! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -62,6 +66,7 @@ use sha2::{Digest, Sha256};
 
 pub mod fixtures;
 mod mls;
+pub mod opaque;
 mod pqxx;
 pub mod seeds;
 
@@ -73,7 +78,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 18] = [
+pub const TARGETS: [&str; 22] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -92,6 +97,10 @@ pub const TARGETS: [&str; 18] = [
     "pqxx_datagram",
     "mls_payload",
     "mls_ordering",
+    "opaque_messages",
+    "opaque_client_login",
+    "opaque_server_login",
+    "opaque_registration",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -116,6 +125,10 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pqxx_datagram" => pqxx_datagram(data),
         "mls_payload" => mls_payload(data),
         "mls_ordering" => mls_ordering(data),
+        "opaque_messages" => opaque::opaque_messages(data),
+        "opaque_client_login" => opaque::opaque_client_login(data),
+        "opaque_server_login" => opaque::opaque_server_login(data),
+        "opaque_registration" => opaque::opaque_registration(data),
         _ => return false,
     }
     true

@@ -19,6 +19,7 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
 mod mls;
+mod opaque;
 mod pqxx;
 
 /// One seed input of one target.
@@ -308,6 +309,7 @@ pub fn all() -> Vec<Seed> {
     crypto_seeds(&mut add);
     pqxx::seeds(&mut add);
     mls::seeds(&mut add);
+    opaque::seeds(&mut add);
     seeds
 }
 

@@ -155,6 +155,23 @@ pub enum Error {
     /// OpenMLS refused an operation.
     #[error("MLS: {0}")]
     Mls(String),
+    /// OPAQUE login failed: wrong password, unknown user, or a tampered
+    /// KE2 (client) or KE3 (server). Deliberately one variant for all.
+    #[error("login failed")]
+    LoginFailed,
+    /// An OPAQUE message or record carries a group element that is not the
+    /// canonical encoding of a non-identity ristretto255 point (or the
+    /// server reflected the client's blinded element during registration).
+    #[error("invalid group element in {0}")]
+    InvalidElement(&'static str),
+    /// A stored record or key set names a suite this side does not run.
+    #[error("unknown {what} suite {suite:#04x}")]
+    UnknownSuite {
+        /// What was being parsed.
+        what: &'static str,
+        /// The suite id found.
+        suite: u8,
+    },
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -195,6 +212,9 @@ impl Error {
             Error::UnknownGroup => "unknown_group",
             Error::UnknownMember => "unknown_member",
             Error::Mls(_) => "mls",
+            Error::LoginFailed => "login_failed",
+            Error::InvalidElement(_) => "invalid_element",
+            Error::UnknownSuite { .. } => "unknown_suite",
             Error::Wire(e) => e.class(),
         }
     }
