@@ -21,11 +21,17 @@
 //! | [`pqxx_initiator_msg2`] | pqXX `Initiator::read_message_2`, `write_message_3` | only genuine encryptions open; the outcome equals an independent computation (payload, KEM rule, downgrade, binding, policy); accepted ⇒ the session's peer, mode, hash and keys are right |
 //! | [`pqxx_responder_msg3`] | pqXX `Responder::read_message_3` | only the genuine message 3 (or, classically, the harness's) opens; binding and policy computed independently; the session agrees with the initiator |
 //! | [`pqxx_stream`] | pqXX `StreamTransport::open` | only the genuine next record opens; any error is fatal for opening and sealing |
+//! | [`mls_payload`] | `ApplicationPayload::from_plaintext`, `DeliveryHeader::decode` | outcome (fields or error class) equals an independent decoder of `spec/07` §5-§6; accepted ⇒ re-encodes to the input |
+//! | [`mls_ordering`] | `DeliveryOrder` (admit, sequence, advance) | every op's events equal an independent model of `spec/07` §7; the hold buffer stays within its bound |
 //! | [`pqxx_datagram`] | pqXX `DatagramTransport::open` | every result equals a model of the window and epochs; no nonce opens twice; refused records never block a fresh genuine one |
 //! | [`mesh_envelope`] | qpc-mesh `Envelope::decode` | the outcome and the check that fires equal `spec/10` §3.3 computed independently; accepted ⇒ fields are the input's bytes, re-encodes identically, relaying adds one hop up to the limit |
 //! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.3 computed independently (lengths, address formula, strict key and signature over the spec's bytes, fetched identities' checks); accepted ⇒ re-encodes identically; genuine announces, path responses and key responses built and mutated by the harness reach every check |
 //! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
 //! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
+//! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
+//! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
+//! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
 //! these functions (feature `libfuzzer`), and `tests/corpus_replay.rs` runs
@@ -64,6 +70,8 @@ use sha2::{Digest, Sha256};
 
 pub mod fixtures;
 mod mesh;
+mod mls;
+pub mod opaque;
 mod pqxx;
 pub mod seeds;
 
@@ -71,6 +79,8 @@ pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
 };
+
+pub use mls::{expected_header, expected_payload, mls_ordering, mls_payload};
 pub use pqxx::{
     datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
     pqxx_stream, DATAGRAM_EPOCH_JUMPS, DATAGRAM_WINDOWS, STREAM_SMALL_LIMIT,
@@ -78,7 +88,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 20] = [
+pub const TARGETS: [&str; 26] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -99,6 +109,12 @@ pub const TARGETS: [&str; 20] = [
     "mesh_message",
     "mesh_routing",
     "mesh_node",
+    "mls_payload",
+    "mls_ordering",
+    "opaque_messages",
+    "opaque_client_login",
+    "opaque_server_login",
+    "opaque_registration",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -125,6 +141,12 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_message" => mesh_message(data),
         "mesh_routing" => mesh_routing(data),
         "mesh_node" => mesh_node(data),
+        "mls_payload" => mls_payload(data),
+        "mls_ordering" => mls_ordering(data),
+        "opaque_messages" => opaque::opaque_messages(data),
+        "opaque_client_login" => opaque::opaque_client_login(data),
+        "opaque_server_login" => opaque::opaque_server_login(data),
+        "opaque_registration" => opaque::opaque_registration(data),
         _ => return false,
     }
     true

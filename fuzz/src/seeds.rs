@@ -19,6 +19,8 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
 mod mesh;
+mod mls;
+mod opaque;
 mod pqxx;
 
 /// One seed input of one target.
@@ -308,6 +310,8 @@ pub fn all() -> Vec<Seed> {
     crypto_seeds(&mut add);
     pqxx::seeds(&mut add);
     mesh::seeds(&mut add);
+    mls::seeds(&mut add);
+    opaque::seeds(&mut add);
     seeds
 }
 

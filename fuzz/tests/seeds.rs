@@ -208,6 +208,14 @@ fn crypto_outcome(target: &str, data: &[u8]) -> String {
             }
         }
         t if t.starts_with("pqxx_") => pqxx_outcome(t, data),
+        "mls_payload" => {
+            use qpc_crypto::mls::{delivery::DeliveryHeader, payload::ApplicationPayload};
+            match data.split_first() {
+                None => "empty".to_string(),
+                Some((0, bytes)) => class(ApplicationPayload::from_plaintext(bytes)),
+                Some((_, bytes)) => format!("header-{}", class(DeliveryHeader::decode(bytes))),
+            }
+        }
         _ => unreachable!("{target}"),
     }
 }
@@ -510,6 +518,15 @@ fn crypto_seeds_mean_what_they_say() {
             ("wrap-forged-signature", "bad_signature"), ("wrap-weak-key", "invalid_public_key"),
             ("wrap-truncated", "truncated"), ("wrap-trailing-byte", "trailing_bytes"),
             ("wrap-empty", "truncated"),
+        ]),
+        ("mls_payload", &[
+            ("text", "ok"), ("reply", "ok"), ("unpadded", "bad_padding"),
+            ("version-2", "unknown_version"), ("content-type-3", "malformed"),
+            ("reply-flag-2", "malformed"), ("truncated", "truncated"),
+            ("trailing-byte", "trailing_bytes"), ("non-minimal-length", "non_minimal_length"),
+            ("body-too-long", "content_too_long"), ("not-utf8", "malformed"),
+            ("header", "header-ok"), ("header-short", "header-truncated"),
+            ("header-version-0", "header-unknown_version"), ("empty", "empty"),
         ]),
         ("pqxx_stream", &[
             ("in-order", "ok=16"), ("in-order-literal", "ok=4"),

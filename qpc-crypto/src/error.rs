@@ -123,6 +123,55 @@ pub enum Error {
     /// is needed.
     #[error("nonce space exhausted: run a new handshake")]
     NonceExhausted,
+    /// An MLS ciphersuite qpc does not support (or this member was not
+    /// configured for).
+    #[error("unsupported MLS ciphersuite 0x{0:04x}")]
+    UnsupportedSuite(u16),
+    /// Two members share no MLS ciphersuite.
+    #[error("no common MLS ciphersuite: we support {ours:04x?}, the peer {theirs:04x?}")]
+    NoCommonSuite {
+        /// Our suites, in preference order.
+        ours: Vec<u16>,
+        /// The peer's suites.
+        theirs: Vec<u16>,
+    },
+    /// A key package is of another suite than the group.
+    #[error("key package of suite 0x{offered:04x} for a group of suite 0x{group:04x}")]
+    SuiteMismatch {
+        /// The group's suite.
+        group: u16,
+        /// The key package's suite.
+        offered: u16,
+    },
+    /// An MLS credential is not a qpc credential (`spec/07` §4).
+    #[error("not a qpc MLS credential")]
+    InvalidCredential,
+    /// No group with this id.
+    #[error("unknown group")]
+    UnknownGroup,
+    /// No member with this address in the group.
+    #[error("unknown group member")]
+    UnknownMember,
+    /// OpenMLS refused an operation.
+    #[error("MLS: {0}")]
+    Mls(String),
+    /// OPAQUE login failed: wrong password, unknown user, or a tampered
+    /// KE2 (client) or KE3 (server). Deliberately one variant for all.
+    #[error("login failed")]
+    LoginFailed,
+    /// An OPAQUE message or record carries a group element that is not the
+    /// canonical encoding of a non-identity ristretto255 point (or the
+    /// server reflected the client's blinded element during registration).
+    #[error("invalid group element in {0}")]
+    InvalidElement(&'static str),
+    /// A stored record or key set names a suite this side does not run.
+    #[error("unknown {what} suite {suite:#04x}")]
+    UnknownSuite {
+        /// What was being parsed.
+        what: &'static str,
+        /// The suite id found.
+        suite: u8,
+    },
     /// The wire codec rejected the bytes.
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -156,6 +205,16 @@ impl Error {
             Error::TooOld { .. } => "too_old",
             Error::NonceExhausted => "nonce_exhausted",
             Error::InvalidConfig(_) => "invalid_config",
+            Error::UnsupportedSuite(_) => "unsupported_suite",
+            Error::NoCommonSuite { .. } => "no_common_suite",
+            Error::SuiteMismatch { .. } => "suite_mismatch",
+            Error::InvalidCredential => "invalid_credential",
+            Error::UnknownGroup => "unknown_group",
+            Error::UnknownMember => "unknown_member",
+            Error::Mls(_) => "mls",
+            Error::LoginFailed => "login_failed",
+            Error::InvalidElement(_) => "invalid_element",
+            Error::UnknownSuite { .. } => "unknown_suite",
             Error::Wire(e) => e.class(),
         }
     }

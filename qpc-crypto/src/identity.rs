@@ -267,9 +267,19 @@ pub fn verify(
 /// points.
 pub fn parse_signing_key(bytes: &[u8; 32]) -> Result<VerifyingKey, Error> {
     match VerifyingKey::from_bytes(bytes) {
-        Ok(key) if !key.is_weak() && key.to_edwards().compress().as_bytes() == bytes => Ok(key),
+        Ok(key) if !key.is_weak() && y_is_canonical(bytes) => Ok(key),
         _ => Err(Error::InvalidPublicKey("Ed25519 public key")),
     }
+}
+
+/// Whether the y coordinate of an encoded Edwards point is below
+/// p = 2^255 - 19 (little-endian, sign bit ignored). With a point that
+/// decompresses and is not of small order, this is exactly "the encoding
+/// is canonical": the only other non-canonical encodings set the sign bit
+/// of x = 0, which only the small-order points y = 1 and y = -1 have.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff);
+    !(top && bytes[0] >= 0xed)
 }
 
 /// Whether an X25519 public key has small order (on the curve or its
@@ -366,6 +376,12 @@ impl Identity {
         &self.kem
     }
 
+    /// The Ed25519 secret key, for protocols that sign their own labelled
+    /// structures (MLS, `spec/07` §4).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// Signs `message` for `context` (Ed25519, RFC 8032; deterministic).
     pub fn sign(&self, context: SignatureContext, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         sign(&self.signing, context, message)
@@ -453,6 +469,48 @@ mod tests {
         non_canonical[0] = 0xf0;
         non_canonical[31] = 0x7f;
         assert!(parse_signing_key(&non_canonical).is_err());
+    }
+
+    /// The byte-level canonicity check agrees with re-compressing the
+    /// point, on every encoding of y in [p - 32, 2^255) and y < 32 (both
+    /// signs of x) and on random encodings.
+    #[test]
+    fn canonical_check_equals_recompression() {
+        let by_compression = |bytes: &[u8; 32]| match VerifyingKey::from_bytes(bytes) {
+            Ok(key) if !key.is_weak() && key.to_edwards().compress().as_bytes() == bytes => Ok(key),
+            _ => Err(Error::InvalidPublicKey("Ed25519 public key")),
+        };
+        let mut cases = Vec::new();
+        for low in 0..=255u8 {
+            for sign in [0, 0x80] {
+                let mut high = [0xffu8; 32];
+                high[0] = low;
+                high[31] = 0x7f | sign;
+                let mut small = [0u8; 32];
+                small[0] = low;
+                small[31] = sign;
+                cases.extend([high, small]);
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let mut b = [0u8; 32];
+            for chunk in b.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                chunk.copy_from_slice(&x.to_le_bytes());
+            }
+            cases.push(b);
+        }
+        cases.push(*alice().public().signing_key().as_bytes());
+        for bytes in cases {
+            assert_eq!(
+                parse_signing_key(&bytes),
+                by_compression(&bytes),
+                "{bytes:02x?}"
+            );
+        }
     }
 
     #[test]

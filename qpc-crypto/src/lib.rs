@@ -8,15 +8,18 @@
 //! - [`hpke`]: HPKE base mode on X-Wing (`spec/03-hybrid-kem-hpke.md`);
 //! - [`identity`]: Ed25519 + X-Wing identities, addresses, safety numbers
 //!   (`spec/02-identity.md`);
+//! - [`opaque`]: OPAQUE password login, RFC 9807 with Argon2id
+//!   (`spec/08-opaque.md`);
 //! - [`padding`]: Padmé and fixed-bucket length hiding (`spec/04-padding.md`);
 //! - [`certificate`], [`sealed_sender`], [`replay`]: sealed sender with
 //!   sender certificates and a bounded replay window
 //!   (`spec/05-sealed-sender.md`);
+//! - [`mls`]: MLS groups on OpenMLS with the X-Wing suite, delivery
+//!   ordering and persistence (`spec/07-mls.md`);
+//! - [`pqxx`]: the post-quantum Noise handshake and transports
+//!   (`spec/06-pq-noise.md`);
 //! - [`xwing`]: the X-Wing hybrid KEM with long-lived expanded secret keys
 //!   (`spec/03-hybrid-kem-hpke.md`).
-//!
-//! Still to come (see the issues):
-//! post-quantum Noise, MLS groups and OPAQUE.
 //!
 //! Randomness always comes in as `&mut impl rand_core::CryptoRng`; nothing
 //! here reads global randomness, clocks or files.
@@ -26,6 +29,8 @@ pub mod cover;
 mod error;
 pub mod hpke;
 pub mod identity;
+pub mod mls;
+pub mod opaque;
 pub mod padding;
 pub mod pqxx;
 pub mod replay;

@@ -13,6 +13,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 pub mod hpke;
 pub mod identity;
 pub mod mesh;
+pub mod mls;
+pub mod opaque;
 pub mod padding;
 pub mod pqxx;
 pub mod sealed_sender;
@@ -103,6 +105,18 @@ pub const SUITES: &[Suite] = &[
         protocol: mesh::PROTOCOL,
         generate: mesh::generate,
         verify: verify_json::<mesh::MeshVector>,
+    },
+    Suite {
+        file: "mls.json",
+        protocol: mls::PROTOCOL,
+        generate: mls::generate,
+        verify: verify_json::<mls::MlsVector>,
+    },
+    Suite {
+        file: "opaque.json",
+        protocol: opaque::PROTOCOL,
+        generate: opaque::generate,
+        verify: verify_json::<opaque::OpaqueVector>,
     },
 ];
 

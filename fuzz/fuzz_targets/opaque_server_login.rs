@@ -1,0 +1,4 @@
+//! libFuzzer entry point for [`qpc_fuzz::opaque::opaque_server_login`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| qpc_fuzz::opaque::opaque_server_login(data));
