@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 use qpc_crypto::identity::Address;
 use qpc_crypto::mls::delivery::{
-    Admission, DeliveryHeader, DeliveryOrder, DropReason, OrderConfig, Sequenced,
+    Admission, DeliveryHeader, DeliveryOrder, DropReason, HeldItem, OrderConfig, Sequenced,
 };
 use qpc_crypto::mls::payload::{ApplicationPayload, MAX_BODY};
 
@@ -156,6 +156,8 @@ pub fn mls_ordering(data: &[u8]) {
     };
     let config = OrderConfig {
         max_held: [0, 1, 3, 8][usize::from(c & 3)],
+        // A message costs its id's low 2 bits + 1 bytes.
+        max_held_bytes: 6,
         max_seen: [0, 2, 5, 64][usize::from(c >> 2 & 3)],
         window: [1, 3, 16, 1024][usize::from(c >> 4 & 3)],
         max_senders: if c & 0x40 == 0 { 2 } else { 8 },
@@ -185,6 +187,12 @@ pub fn mls_ordering(data: &[u8]) {
     }
 }
 
+impl HeldItem for Msg {
+    fn held_len(&self) -> usize {
+        usize::from(self.id & 3) + 1
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Msg {
     id: u8,
@@ -209,8 +217,12 @@ fn run_real(order: &mut DeliveryOrder<Msg>, msg: Msg) -> Vec<String> {
         Admission::Duplicate => events.push("duplicate".into()),
         Admission::Dropped(r) => events.push(r.name().into()),
         Admission::Process(m) => {
-            let mut queue = VecDeque::from([m]);
-            while let Some(m) = queue.pop_front() {
+            let mut queue = VecDeque::from([(m, false)]);
+            while let Some((m, released)) = queue.pop_front() {
+                if let Some(r) = order.recheck(m.epoch, m.commit).filter(|_| released) {
+                    events.push(r.name().into());
+                    continue;
+                }
                 match order.sequence(address(m.sender), m.sequence) {
                     Err(r) => {
                         events.push(r.name().into());
@@ -227,7 +239,7 @@ fn run_real(order: &mut DeliveryOrder<Msg>, msg: Msg) -> Vec<String> {
                 if m.commit {
                     let epoch = order.epoch() + 1;
                     for r in order.advance(epoch).into_iter().rev() {
-                        queue.push_front(r);
+                        queue.push_front((r, true));
                     }
                 }
             }
@@ -271,23 +283,30 @@ impl Model {
             return vec!["duplicate".into()];
         }
         if m.epoch > self.epoch {
-            if self.held.len() >= self.config.max_held {
+            let bytes: usize = self.held.iter().map(HeldItem::held_len).sum();
+            if m.epoch > self.epoch + 1 {
+                return vec![DropReason::FutureEpoch.name().into()];
+            }
+            if self.held.len() >= self.config.max_held
+                || bytes + m.held_len() > self.config.max_held_bytes
+            {
                 return vec![DropReason::HeldFull.name().into()];
             }
             self.remember(m.id);
             self.held.push(m);
             return vec!["held".into()];
         }
-        if m.commit && m.epoch < self.epoch {
-            return vec![DropReason::StaleEpoch.name().into()];
-        }
-        if m.epoch + self.config.max_past_epochs < self.epoch {
-            return vec![DropReason::TooOldEpoch.name().into()];
+        if let Some(r) = self.stale(m) {
+            return vec![r.name().into()];
         }
         let mut events = Vec::new();
-        let mut queue = vec![m];
+        let mut queue = vec![(m, false)];
         while !queue.is_empty() {
-            let m = queue.remove(0);
+            let (m, released) = queue.remove(0);
+            if let Some(r) = self.stale(m).filter(|_| released) {
+                events.push(r.name().into());
+                continue;
+            }
             if let Err(r) = self.sequence(m, &mut events) {
                 events.push(r.name().into());
                 continue;
@@ -300,10 +319,21 @@ impl Model {
                 let (ready, keep): (Vec<_>, Vec<_>) =
                     self.held.drain(..).partition(|h| h.epoch <= epoch);
                 self.held = keep;
-                queue.splice(0..0, ready);
+                queue.splice(0..0, ready.into_iter().map(|r| (r, true)));
             }
         }
         events
+    }
+
+    /// §7.2 steps 3-4.
+    fn stale(&self, m: Msg) -> Option<DropReason> {
+        if m.commit && m.epoch < self.epoch {
+            Some(DropReason::StaleEpoch)
+        } else if m.epoch + self.config.max_past_epochs < self.epoch {
+            Some(DropReason::TooOldEpoch)
+        } else {
+            None
+        }
     }
 
     /// §7.4 with the missing set recomputed from what was delivered.
@@ -338,7 +368,7 @@ impl Model {
                 events.push(format!("gap {}-{}", *next, s - 1));
             }
             *next = s + 1;
-        } else if s < next.saturating_sub(window) {
+        } else if s < (*next - 1).saturating_sub(window) {
             return Err(DropReason::TooOldSequence);
         } else if delivered.contains(&s) {
             return Err(DropReason::DuplicateSequence);
@@ -346,7 +376,7 @@ impl Model {
         // A number inside the window that was neither delivered nor skipped
         // over is impossible, so "not delivered" means "missing".
         delivered.insert(s);
-        let floor = next.saturating_sub(window);
+        let floor = (*next - 1).saturating_sub(window);
         *delivered = delivered.split_off(&floor);
         Ok(())
     }

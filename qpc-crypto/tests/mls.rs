@@ -80,6 +80,14 @@ fn lifecycle(suite: Suite) {
         vec![alice.address(), bob.address(), carol.address()]
     );
     let welcome = add.welcome.unwrap();
+    // A Welcome that fails (here: a flipped byte in its last, encrypted,
+    // part) leaves the storage as it was: Bob's single-use key package
+    // is still there for the genuine Welcome.
+    let mut tampered = welcome.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    assert!(bob.join(&mut rng, &tampered).is_err());
+    assert!(bob.groups().next().is_none());
     for m in [&mut bob, &mut carol] {
         match m.join(&mut rng, &welcome).unwrap() {
             GroupEvent::Joined {
@@ -189,6 +197,16 @@ fn lifecycle(suite: Suite) {
     let all = text(&mut dave, &mut rng, &group, "dave here");
     for events in deliver(&mut [&mut alice, &mut bob, &mut carol], &mut rng, &all) {
         assert_eq!(texts(&events), ["dave here"]);
+    }
+    // Re-added, Carol numbers her messages from 0 again; the others forgot
+    // her old window when the commit re-added her.
+    let back = text(&mut carol, &mut rng, &group, "carol is back");
+    for events in deliver(&mut [&mut alice, &mut bob, &mut dave], &mut rng, &back) {
+        assert_eq!(texts(&events), ["carol is back"], "{events:?}");
+        assert!(matches!(
+            &events[0],
+            GroupEvent::Message { sequence: 0, .. }
+        ));
     }
 
     // Dave leaves: his proposal, then Alice's commit.

@@ -21,14 +21,18 @@ import sys
 
 try:
     import jsonschema
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 except ImportError:  # pragma: no cover
-    print("error: pip install jsonschema", file=sys.stderr)
+    print("error: pip install jsonschema 'cryptography>=47'", file=sys.stderr)
     sys.exit(2)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(os.path.dirname(HERE), "mls.json")
 MAX_BODY = 1 << 20
 U64_MAX = (1 << 64) - 1
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = (-121665 * pow(121666, P - 2, P)) % P
 
 
 class Reject(Exception):
@@ -152,6 +156,53 @@ def decode_header(data: bytes) -> int:
     return int.from_bytes(data[1:], "big")
 
 
+# --- §4 credentials (02-identity: address = SHA-256("qpc address v1" ||
+# signing key || kem digest)[:16]; a valid key is a canonical, on-curve
+# Ed25519 point that is not of small order) -----------------------------
+
+def edwards_point(enc: bytes):
+    """Decodes an Ed25519 point (RFC 8032 §5.1.3); None if invalid or non-canonical."""
+    y = int.from_bytes(enc, "little") & ((1 << 255) - 1)
+    sign = enc[31] >> 7
+    if y >= P:
+        return None
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = (u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P)) % P
+    if (v * x * x - u) % P != 0:
+        x = (x * pow(2, (P - 1) // 4, P)) % P
+        if (v * x * x - u) % P != 0:
+            return None
+    if x == 0 and sign == 1:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y)
+
+
+def edwards_add(p1, p2):
+    (x1, y1), (x2, y2) = p1, p2
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, P - 2, P) % P,
+            (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+def small_order(point) -> bool:
+    q = point
+    for _ in range(3):
+        q = edwards_add(q, q)
+    return q == (0, 1)
+
+
+def credential_address(credential: bytes, key: bytes) -> bytes:
+    if len(credential) != 33 or credential[0] != 1 or len(key) != 32:
+        raise Reject("invalid_credential")
+    point = edwards_point(key)
+    if point is None or small_order(point):
+        raise Reject("invalid_credential")
+    Ed25519PublicKey.from_public_bytes(key)  # pyca agrees it is a key
+    return hashlib.sha256(b"qpc address v1" + key + credential[1:]).digest()[:16]
+
+
 # --- §7 ordering model --------------------------------------------------
 
 class Ordering:
@@ -159,6 +210,7 @@ class Ordering:
         self.cfg, self.epoch = cfg, epoch
         self.seen: list[bytes] = []          # oldest first
         self.held: list[tuple[int, dict]] = []
+        self.held_bytes = 0
         self.senders: dict[bytes, list] = {}  # address -> [next, missing set]
 
     def remember(self, digest: bytes) -> None:
@@ -174,20 +226,35 @@ class Ordering:
         if digest in self.seen:
             return ["duplicate"]
         if e > self.epoch:
-            if len(self.held) >= self.cfg["max_held"]:
+            if e != self.epoch + 1:
+                return ["dropped:future_epoch"]
+            if (len(self.held) >= self.cfg["max_held"]
+                    or self.held_bytes + len(msg) > self.cfg["max_held_bytes"]):
                 return ["dropped:held_full"]
             self.remember(digest)
             self.held.append((e, step))
+            self.held_bytes += len(msg)
             return ["held"]
-        if handshake and e < self.epoch:
-            return ["dropped:stale_epoch"]
-        if e + self.cfg["max_past_epochs"] < self.epoch:
-            return ["dropped:too_old_epoch"]
+        drop = self.recheck(e, handshake)
+        if drop:
+            return [drop]
         events: list[str] = []
-        queue = [step]
+        queue = [(step, False)]
         while queue:
-            queue = self.process(queue.pop(0), events) + queue
+            s, released = queue.pop(0)
+            drop = self.recheck(s["epoch"], s["kind"] == "commit") if released else None
+            if drop:
+                events.append(drop)
+                continue
+            queue = [(r, True) for r in self.process(s, events)] + queue
         return events
+
+    def recheck(self, e: int, handshake: bool) -> str | None:
+        if handshake and e < self.epoch:
+            return "dropped:stale_epoch"
+        if e + self.cfg["max_past_epochs"] < self.epoch:
+            return "dropped:too_old_epoch"
+        return None
 
     def sequence(self, sender: bytes, s: int) -> str | None:
         """§7.4: None if delivered (appending a gap event to self.gap), else the drop reason."""
@@ -209,12 +276,12 @@ class Ordering:
                 self.gap = f"gap:{nxt}-{s - 1}"
                 missing |= set(range(max(nxt, s - window), s))
             track[0] = s + 1
-            track[1] = {m for m in missing if m >= max(0, track[0] - window)}
+            track[1] = {m for m in missing if m >= s - window}
             return None
         if s in missing:
             missing.discard(s)
             return None
-        if s < max(0, nxt - window):
+        if s < nxt - 1 - window:
             return "too_old_sequence"
         return "duplicate_sequence"
 
@@ -233,6 +300,7 @@ class Ordering:
         events.append(f"epoch:{self.epoch}")
         ready = [s for e, s in self.held if e <= self.epoch]
         self.held = [(e, s) for e, s in self.held if e > self.epoch]
+        self.held_bytes = sum(len(bytes.fromhex(s["message"])) for _, s in self.held)
         return ready
 
 
@@ -265,6 +333,11 @@ def check(v: dict) -> str | None:
     elif kind == "mls_delivery_header":
         got = outcome(decode_header, bytes.fromhex(v["encoded"]))
         want = ("error", v["expected_error"]) if "expected_error" in v else ("ok", v["sequence"])
+        if got != want:
+            return f"got {got}, want {want}"
+    elif kind == "mls_credential":
+        got = outcome(credential_address, bytes.fromhex(v["credential"]), bytes.fromhex(v["signature_key"]))
+        want = ("error", v["expected_error"]) if "expected_error" in v else ("ok", bytes.fromhex(v["address"]))
         if got != want:
             return f"got {got}, want {want}"
     elif kind == "mls_ordering":

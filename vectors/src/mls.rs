@@ -3,7 +3,11 @@
 
 use bytes::Bytes;
 use qpc_crypto::identity::Address;
-use qpc_crypto::mls::delivery::{Admission, DeliveryHeader, DeliveryOrder, OrderConfig, Sequenced};
+use qpc_crypto::identity::Identity;
+use qpc_crypto::mls::credential::{credential_bytes, member_address};
+use qpc_crypto::mls::delivery::{
+    Admission, DeliveryHeader, DeliveryOrder, HeldItem, OrderConfig, Sequenced,
+};
 use qpc_crypto::mls::payload::{ApplicationPayload, ContentType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -47,6 +51,8 @@ pub struct PayloadFields {
 pub struct OrderBounds {
     /// `max_held`.
     pub max_held: usize,
+    /// `max_held_bytes`.
+    pub max_held_bytes: usize,
     /// `max_seen`.
     pub max_seen: usize,
     /// `max_past_epochs`.
@@ -115,6 +121,21 @@ pub enum MlsCase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_error: Option<String>,
     },
+    /// The address a credential and signature key bind (§4).
+    MlsCredential {
+        /// The BasicCredential identity bytes.
+        #[serde(with = "hex::serde")]
+        credential: Vec<u8>,
+        /// The leaf's signature key.
+        #[serde(with = "hex::serde")]
+        signature_key: Vec<u8>,
+        /// The member's address (positive vectors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<HexBytes>,
+        /// The error class (negative vectors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_error: Option<String>,
+    },
     /// An ordering transcript.
     MlsOrdering {
         /// The bounds.
@@ -163,11 +184,18 @@ fn payload(f: &PayloadFields) -> Result<ApplicationPayload, String> {
 #[derive(Debug, Clone)]
 struct Pending<'a>(&'a Step);
 
+impl HeldItem for Pending<'_> {
+    fn held_len(&self) -> usize {
+        self.0.message.len()
+    }
+}
+
 /// Runs a transcript; returns each step's events.
 fn run(config: OrderBounds, epoch: u64, steps: &[Step]) -> Result<Vec<Vec<String>>, String> {
     let mut order = DeliveryOrder::new(
         OrderConfig {
             max_held: config.max_held,
+            max_held_bytes: config.max_held_bytes,
             max_seen: config.max_seen,
             max_past_epochs: config.max_past_epochs,
             window: config.window,
@@ -189,11 +217,19 @@ fn run(config: OrderBounds, epoch: u64, steps: &[Step]) -> Result<Vec<Vec<String
             Admission::Duplicate => events.push("duplicate".into()),
             Admission::Dropped(r) => events.push(format!("dropped:{}", r.name())),
             Admission::Process(p) => {
-                let mut queue = std::collections::VecDeque::from([p]);
-                while let Some(Pending(s)) = queue.pop_front() {
-                    let released = process(&mut order, s, &mut events)?;
-                    for p in released.into_iter().rev() {
-                        queue.push_front(p);
+                let mut queue = std::collections::VecDeque::from([(p, false)]);
+                while let Some((Pending(s), released)) = queue.pop_front() {
+                    // Released messages pass steps 3-4 again (§7.5).
+                    if let Some(r) = order
+                        .recheck(s.epoch, s.kind == "commit")
+                        .filter(|_| released)
+                    {
+                        events.push(format!("dropped:{}", r.name()));
+                        continue;
+                    }
+                    let ready = process(&mut order, s, &mut events)?;
+                    for p in ready.into_iter().rev() {
+                        queue.push_front((p, true));
                     }
                 }
             }
@@ -296,6 +332,24 @@ impl Vector for MlsVector {
                 expected_error: Some(e),
                 ..
             } => expect_error(e, DeliveryHeader::decode(encoded)),
+            MlsCase::MlsCredential {
+                credential,
+                signature_key,
+                address: Some(a),
+                ..
+            } => expect_eq(
+                "address",
+                member_address(credential, signature_key)
+                    .map(|a| a.as_bytes().to_vec())
+                    .map_err(|e| e.to_string())?,
+                a.0.clone(),
+            ),
+            MlsCase::MlsCredential {
+                credential,
+                signature_key,
+                expected_error: Some(e),
+                ..
+            } => expect_error(e, member_address(credential, signature_key)),
             MlsCase::MlsOrdering {
                 config,
                 epoch,
@@ -614,6 +668,7 @@ fn transcript(
 fn ordering_vectors() -> Vec<MlsVector> {
     let d = OrderBounds {
         max_held: 256,
+        max_held_bytes: 1 << 20,
         max_seen: 4096,
         max_past_epochs: 3,
         window: 1024,
@@ -635,8 +690,17 @@ fn ordering_vectors() -> Vec<MlsVector> {
         transcript("order-hold-release", "a message of the next epoch is held until its commit, then released right after it", d, 4, &[
             ("b0-e5", 5, "application", B, 0), ("b0-e5", 5, "application", B, 0), ("a-commit", 4, "commit", A, 0), ("a1-e5", 5, "application", A, 1),
         ]),
-        transcript("order-release-chain", "a commit held for epoch 1 and a message for epoch 2 are released in turn by the commit of epoch 0", d, 0, &[
-            ("c-e2", 2, "application", C, 0), ("b-commit-e1", 1, "commit", B, 0), ("a-commit-e0", 0, "commit", A, 0),
+        transcript("order-release-chain", "a commit held for epoch 1 is released by the commit of epoch 0 and opens epoch 2, whose message is then processed", d, 0, &[
+            ("b-commit-e1", 1, "commit", B, 0), ("a-commit-e0", 0, "commit", A, 0), ("c-e2", 2, "application", C, 0),
+        ]),
+        transcript("order-two-held-commits", "two commits for epoch 1 are held; after epoch 0's commit the first is merged and the second, re-checked when released, is stale", d, 0, &[
+            ("b-commit-e1", 1, "commit", B, 0), ("c-commit-e1", 1, "commit", C, 0), ("a-commit-e0", 0, "commit", A, 0),
+        ]),
+        transcript("order-future-epoch", "only the next epoch is held: a message two epochs ahead is dropped before any cryptography", d, 7, &[
+            ("b-e9", 9, "application", B, 0), ("b-e8", 8, "application", B, 1),
+        ]),
+        transcript("order-held-bytes", "with max_held_bytes = 20, a second 12-byte message for the next epoch does not fit", OrderBounds { max_held_bytes: 20, ..d }, 0, &[
+            ("f1", 1, "application", B, 0), ("f2", 1, "application", B, 1), ("commit", 0, "commit", A, 0),
         ]),
         transcript("order-concurrent-commits", "two commits for epoch 0: the first wins, the second is stale", d, 0, &[
             ("a-commit", 0, "commit", A, 0), ("b-commit", 0, "commit", B, 0), ("b-late-app", 0, "application", B, 1),
@@ -645,13 +709,13 @@ fn ordering_vectors() -> Vec<MlsVector> {
             ("c0", 0, "commit", A, 0), ("c1", 1, "commit", A, 1), ("b-e1", 1, "application", B, 0), ("b-e0", 0, "application", B, 1),
         ]),
         transcript("order-held-full", "with max_held = 2, a third future message is dropped", OrderBounds { max_held: 2, ..d }, 0, &[
-            ("f1", 1, "application", B, 0), ("f2", 1, "application", B, 1), ("f3", 2, "application", B, 2), ("commit", 0, "commit", A, 0),
+            ("f1", 1, "application", B, 0), ("f2", 1, "application", B, 1), ("f3", 1, "application", B, 2), ("commit", 0, "commit", A, 0),
         ]),
         transcript("order-seen-evicted", "with max_seen = 2, a forgotten duplicate reaches the sequence check and is dropped there", OrderBounds { max_seen: 2, ..d }, 0, &[
             ("a0", 0, "application", A, 0), ("a1", 0, "application", A, 1), ("a2", 0, "application", A, 2), ("a0", 0, "application", A, 0), ("a2", 0, "application", A, 2),
         ]),
-        transcript("order-window", "with window = 4: a jump of 10, late messages inside the window are delivered, older ones are too old", OrderBounds { window: 4, ..d }, 0, &[
-            ("a0", 0, "application", A, 0), ("a10", 0, "application", A, 10), ("a3", 0, "application", A, 3), ("a7", 0, "application", A, 7), ("a9", 0, "application", A, 9), ("a6", 0, "application", A, 6), ("a9b", 0, "application", A, 9),
+        transcript("order-window", "with window = 4: after a jump to 10, the 4 numbers 6..=9 may arrive late, 5 and below are too old", OrderBounds { window: 4, ..d }, 0, &[
+            ("a0", 0, "application", A, 0), ("a10", 0, "application", A, 10), ("a3", 0, "application", A, 3), ("a7", 0, "application", A, 7), ("a9", 0, "application", A, 9), ("a6", 0, "application", A, 6), ("a9b", 0, "application", A, 9), ("a5", 0, "application", A, 5),
         ]),
         transcript("order-max-sequence", "sequence 2^64 - 1 can never be in order", d, 0, &[
             ("a-max", 0, "application", A, u64::MAX), ("a5", 0, "application", A, 5), ("a-max2", 0, "application", A, u64::MAX),
@@ -665,10 +729,94 @@ fn ordering_vectors() -> Vec<MlsVector> {
     ]
 }
 
+fn credential_vectors() -> Vec<MlsVector> {
+    let alice = Identity::from_seeds(&[0x11; 32], &[0x22; 32]);
+    let bob = Identity::from_seeds(&[0x33; 32], &[0x44; 32]);
+    let key = |i: &Identity| i.public().signing_key().as_bytes().to_vec();
+    let ok = |name: &str, i: &Identity| {
+        vector(
+            name,
+            "a member's credential and signature key bind its address",
+            MlsCase::MlsCredential {
+                credential: credential_bytes(i).to_vec(),
+                signature_key: key(i),
+                address: Some(HexBytes(i.public().address().as_bytes().to_vec())),
+                expected_error: None,
+            },
+        )
+    };
+    let bad = |name: &str, desc: &str, credential: Vec<u8>, signature_key: Vec<u8>| {
+        vector(
+            name,
+            desc,
+            MlsCase::MlsCredential {
+                credential,
+                signature_key,
+                address: None,
+                expected_error: Some("invalid_credential".into()),
+            },
+        )
+    };
+    let cred = credential_bytes(&alice).to_vec();
+    let mut v2 = cred.clone();
+    v2[0] = 2;
+    let mut non_canonical = vec![0xffu8; 32];
+    non_canonical[0] = 0xee;
+    non_canonical[31] = 0x7f;
+    let mut identity_point = vec![0u8; 32];
+    identity_point[0] = 1;
+    vec![
+        ok("credential-alice", &alice),
+        ok("credential-bob", &bob),
+        bad(
+            "credential-version-2",
+            "credential version 2",
+            v2,
+            key(&alice),
+        ),
+        bad(
+            "credential-short",
+            "32-byte credential",
+            cred[..32].to_vec(),
+            key(&alice),
+        ),
+        bad(
+            "credential-long",
+            "34-byte credential",
+            [cred.as_slice(), &[0]].concat(),
+            key(&alice),
+        ),
+        bad(
+            "credential-key-short",
+            "31-byte signature key",
+            cred.clone(),
+            key(&alice)[..31].to_vec(),
+        ),
+        bad(
+            "credential-key-small-order",
+            "the neutral point as signature key",
+            cred.clone(),
+            identity_point,
+        ),
+        bad(
+            "credential-key-non-canonical",
+            "a non-canonical encoding (y = p + 1)",
+            cred,
+            non_canonical,
+        ),
+    ]
+}
+
 /// The text of `mls.json`. Panics if qpc-crypto fails one of its own
 /// vectors.
 pub fn generate() -> String {
-    let vectors = [payload_vectors(), header_vectors(), ordering_vectors()].concat();
+    let vectors = [
+        payload_vectors(),
+        header_vectors(),
+        credential_vectors(),
+        ordering_vectors(),
+    ]
+    .concat();
     crate::checked_file(PROTOCOL, "spec/07-mls.md", vectors)
 }
 
@@ -733,8 +881,16 @@ mod tests {
             events("order-release-chain"),
             e(&[
                 &["held"],
+                &["delivered", "epoch", "delivered", "epoch"],
+                &["delivered"]
+            ])
+        );
+        assert_eq!(
+            events("order-two-held-commits"),
+            e(&[
                 &["held"],
-                &["delivered", "epoch", "delivered", "epoch", "delivered"]
+                &["held"],
+                &["delivered", "epoch", "delivered", "epoch", "dropped"]
             ])
         );
         assert_eq!(
@@ -760,7 +916,12 @@ mod tests {
             .collect();
         assert_eq!(flat[2], "dropped:too_old_sequence");
         assert!(flat[3].starts_with("delivered:"));
+        assert!(
+            flat[5].starts_with("delivered:"),
+            "6 = 10 - window is still in"
+        );
         assert_eq!(flat[6], "dropped:duplicate_sequence");
+        assert_eq!(flat[7], "dropped:too_old_sequence");
     }
 
     #[test]

@@ -8,17 +8,23 @@
 //! SHA-256 digest and its (cleartext) epoch:
 //!
 //! 1. a digest seen before is a duplicate and is dropped;
-//! 2. a message for a future epoch is held (at most `max_held`) until the
-//!    commit that opens its epoch is merged, then released in arrival order;
+//! 2. a message for the next epoch is held (at most `max_held` messages and
+//!    `max_held_bytes` bytes) until the commit that opens its epoch is
+//!    merged, then released in arrival order; one for a later epoch is
+//!    dropped;
 //! 3. a handshake message for a past epoch is stale; an application message
 //!    more than `max_past_epochs` epochs old is too old; both are dropped;
 //! 4. everything else is processed.
 //!
+//! Released messages go through steps 3 and 4 again against the epoch at
+//! the time they are processed.
+//!
 //! After decryption the authenticated sender and sequence number are
 //! checked against that sender's window: the next number is in order, a
-//! higher one reports the gap before it, a missing number within the last
-//! `window` is a late delivery that fills its gap, a number already seen
-//! is a duplicate and anything older is too old.
+//! higher one reports the gap before it, a missing number among the
+//! `window` numbers below the sender's newest is a late delivery that fills
+//! its gap, a number already seen is a duplicate and anything older is too
+//! old.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
@@ -71,14 +77,16 @@ impl DeliveryHeader {
 /// The bounds of a [`DeliveryOrder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderConfig {
-    /// Messages held for future epochs, at most.
+    /// Messages held for the next epoch, at most.
     pub max_held: usize,
+    /// Bytes held for the next epoch, at most.
+    pub max_held_bytes: usize,
     /// Digests remembered for duplicate detection (oldest forgotten first).
     pub max_seen: usize,
     /// How many epochs back application messages are still processed.
     pub max_past_epochs: u64,
-    /// The per-sender sequence window: how far back a late message fills
-    /// its gap.
+    /// The per-sender sequence window: how many numbers below a sender's
+    /// newest may still arrive late.
     pub window: u64,
     /// Senders tracked, at most.
     pub max_senders: usize,
@@ -88,6 +96,7 @@ impl Default for OrderConfig {
     fn default() -> Self {
         OrderConfig {
             max_held: 256,
+            max_held_bytes: 1 << 20,
             max_seen: 4096,
             max_past_epochs: 3,
             window: 1024,
@@ -103,8 +112,10 @@ pub enum DropReason {
     StaleEpoch,
     /// An application message older than `max_past_epochs`.
     TooOldEpoch,
-    /// The hold buffer for future epochs is full.
+    /// The hold buffer for the next epoch is full.
     HeldFull,
+    /// A message for an epoch beyond the next one.
+    FutureEpoch,
     /// A sequence number older than the sender's window.
     TooOldSequence,
     /// A sequence number the sender already used.
@@ -128,6 +139,7 @@ impl DropReason {
             DropReason::StaleEpoch => "stale_epoch",
             DropReason::TooOldEpoch => "too_old_epoch",
             DropReason::HeldFull => "held_full",
+            DropReason::FutureEpoch => "future_epoch",
             DropReason::TooOldSequence => "too_old_sequence",
             DropReason::DuplicateSequence => "duplicate_sequence",
             DropReason::TooManySenders => "too_many_senders",
@@ -182,10 +194,23 @@ pub struct DeliveryOrder<T> {
     seen: HashSet<[u8; 32]>,
     pub(crate) seen_order: VecDeque<[u8; 32]>,
     pub(crate) held: VecDeque<(u64, T)>,
+    held_bytes: usize,
     pub(crate) senders: BTreeMap<Address, SenderWindow>,
 }
 
-impl<T> DeliveryOrder<T> {
+/// Something the hold buffer can hold: it knows its size in bytes.
+pub trait HeldItem {
+    /// The bytes it costs to hold.
+    fn held_len(&self) -> usize;
+}
+
+impl HeldItem for Vec<u8> {
+    fn held_len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: HeldItem> DeliveryOrder<T> {
     /// A fresh state at `epoch` (the epoch a member created or joined at).
     pub fn new(config: OrderConfig, epoch: u64) -> Self {
         DeliveryOrder {
@@ -194,6 +219,7 @@ impl<T> DeliveryOrder<T> {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             held: VecDeque::new(),
+            held_bytes: 0,
             senders: BTreeMap::new(),
         }
     }
@@ -209,7 +235,12 @@ impl<T> DeliveryOrder<T> {
     ) -> Self {
         let mut order = DeliveryOrder::new(config, epoch);
         seen.into_iter().for_each(|d| order.mark_seen(d));
-        order.held = held.into_iter().take(config.max_held).collect();
+        for (epoch, item) in held {
+            if epoch == order.epoch.saturating_add(1) && order.fits(&item) {
+                order.held_bytes += item.held_len();
+                order.held.push_back((epoch, item));
+            }
+        }
         order.senders = senders.into_iter().take(config.max_senders).collect();
         order
     }
@@ -236,20 +267,49 @@ impl<T> DeliveryOrder<T> {
             return Admission::Duplicate;
         }
         if epoch > self.epoch {
-            if self.held.len() >= self.config.max_held {
+            if epoch != self.epoch.saturating_add(1) {
+                return Admission::Dropped(DropReason::FutureEpoch);
+            }
+            if !self.fits(&item) {
                 return Admission::Dropped(DropReason::HeldFull);
             }
             self.mark_seen(digest);
+            self.held_bytes += item.held_len();
             self.held.push_back((epoch, item));
             return Admission::Held;
         }
+        match self.recheck(epoch, handshake) {
+            Some(reason) => Admission::Dropped(reason),
+            None => Admission::Process(item),
+        }
+    }
+
+    fn fits(&self, item: &T) -> bool {
+        self.held.len() < self.config.max_held
+            && self.held_bytes.saturating_add(item.held_len()) <= self.config.max_held_bytes
+    }
+
+    /// Steps 3 and 4 for a message of `epoch` at the current epoch (also
+    /// for released messages, just before they are processed).
+    pub fn recheck(&self, epoch: u64, handshake: bool) -> Option<DropReason> {
         if handshake && epoch < self.epoch {
-            return Admission::Dropped(DropReason::StaleEpoch);
+            Some(DropReason::StaleEpoch)
+        } else if epoch.saturating_add(self.config.max_past_epochs) < self.epoch {
+            Some(DropReason::TooOldEpoch)
+        } else {
+            None
         }
-        if epoch.saturating_add(self.config.max_past_epochs) < self.epoch {
-            return Admission::Dropped(DropReason::TooOldEpoch);
-        }
-        Admission::Process(item)
+    }
+
+    /// Forgets a sender's window (when a commit adds or removes it: an
+    /// added member's numbering starts again at 0).
+    pub fn forget(&mut self, sender: &Address) {
+        self.senders.remove(sender);
+    }
+
+    /// The senders with a window.
+    pub fn senders(&self) -> impl Iterator<Item = &Address> {
+        self.senders.keys()
     }
 
     /// Remembers a digest (after a message was processed, or when sent).
@@ -296,13 +356,13 @@ impl<T> DeliveryOrder<T> {
                 }
             };
             track.next = next;
-            let floor = track.next.saturating_sub(window);
+            let floor = sequence.saturating_sub(window);
             track.missing = track.missing.split_off(&floor);
             return Ok(result);
         }
         if track.missing.remove(&sequence) {
             Ok(Sequenced::Late)
-        } else if sequence < track.next.saturating_sub(window) {
+        } else if sequence < (track.next - 1).saturating_sub(window) {
             Err(DropReason::TooOldSequence)
         } else {
             Err(DropReason::DuplicateSequence)
@@ -314,8 +374,10 @@ impl<T> DeliveryOrder<T> {
     /// messages of later epochs stay.
     pub fn advance(&mut self, epoch: u64) -> Vec<T> {
         self.epoch = epoch;
-        let (ready, keep) = self.held.drain(..).partition(|(e, _)| *e <= epoch);
+        let (ready, keep): (VecDeque<_>, VecDeque<_>) =
+            self.held.drain(..).partition(|(e, _)| *e <= epoch);
         self.held = keep;
+        self.held_bytes = self.held.iter().map(|(_, item)| item.held_len()).sum();
         ready.into_iter().map(|(_, item)| item).collect()
     }
 }
@@ -350,7 +412,7 @@ mod tests {
 
     #[test]
     fn sequence_window() {
-        let mut o = DeliveryOrder::<()>::new(
+        let mut o = DeliveryOrder::<Vec<u8>>::new(
             OrderConfig {
                 window: 4,
                 ..OrderConfig::default()
@@ -376,7 +438,7 @@ mod tests {
                 last: 19
             })
         );
-        // 12 fell out of the window (floor 21 - 4 = 17).
+        // 12 fell out of the window (the newest is 20: floor 20 - 4 = 16).
         assert_eq!(o.sequence(a(), 12), Err(DropReason::TooOldSequence));
         assert_eq!(o.sequence(a(), 18), Ok(Sequenced::Late));
         assert_eq!(o.sequence(a(), u64::MAX), Err(DropReason::TooOldSequence));
@@ -384,29 +446,45 @@ mod tests {
 
     #[test]
     fn admission_and_release() {
-        let mut o = DeliveryOrder::new(
-            OrderConfig {
-                max_held: 1,
-                ..OrderConfig::default()
-            },
-            5,
-        );
-        assert_eq!(o.admit([1; 32], 6, false, "m1"), Admission::Held);
-        assert_eq!(o.admit([1; 32], 6, false, "m1"), Admission::Duplicate);
+        let m = |i: u8| vec![i];
+        let config = OrderConfig {
+            max_held: 1,
+            ..OrderConfig::default()
+        };
+        let mut o = DeliveryOrder::new(config, 5);
+        assert_eq!(o.admit([1; 32], 6, false, m(1)), Admission::Held);
+        assert_eq!(o.admit([1; 32], 6, false, m(1)), Admission::Duplicate);
+        let dropped = |r| Admission::Dropped(r);
         assert_eq!(
-            o.admit([2; 32], 7, false, "m2"),
-            Admission::Dropped(DropReason::HeldFull)
+            o.admit([2; 32], 6, false, m(2)),
+            dropped(DropReason::HeldFull)
         );
         assert_eq!(
-            o.admit([3; 32], 4, true, "c"),
-            Admission::Dropped(DropReason::StaleEpoch)
+            o.admit([2; 32], 7, false, m(2)),
+            dropped(DropReason::FutureEpoch)
         );
-        assert_eq!(o.admit([3; 32], 2, false, "old"), Admission::Process("old"));
         assert_eq!(
-            o.admit([3; 32], 1, false, "older"),
-            Admission::Dropped(DropReason::TooOldEpoch)
+            o.admit([3; 32], 4, true, m(3)),
+            dropped(DropReason::StaleEpoch)
         );
-        assert_eq!(o.advance(6), vec!["m1"]);
+        assert_eq!(o.admit([3; 32], 2, false, m(4)), Admission::Process(m(4)));
+        assert_eq!(
+            o.admit([3; 32], 1, false, m(5)),
+            dropped(DropReason::TooOldEpoch)
+        );
+        assert_eq!(o.advance(6), vec![m(1)]);
         assert_eq!(o.held(), 0);
+        // The byte bound.
+        let config = OrderConfig {
+            max_held_bytes: 3,
+            ..OrderConfig::default()
+        };
+        let mut o = DeliveryOrder::new(config, 0);
+        assert_eq!(o.admit([1; 32], 1, false, vec![0; 2]), Admission::Held);
+        assert_eq!(
+            o.admit([2; 32], 1, false, vec![0; 2]),
+            dropped(DropReason::HeldFull)
+        );
+        assert_eq!(o.admit([3; 32], 1, false, vec![0; 1]), Admission::Held);
     }
 }

@@ -328,7 +328,7 @@ impl GroupMember {
         if last_resort {
             builder = builder.mark_as_last_resort();
         }
-        self.provider.seed(rng);
+        let _seeded = self.provider.seed(rng);
         let bundle = builder
             .build(
                 suite.ciphersuite(),
@@ -369,7 +369,7 @@ impl GroupMember {
                 1000,
             ))
             .build();
-        self.provider.seed(rng);
+        let _seeded = self.provider.seed(rng);
         let mls = MlsGroup::new_with_group_id(
             &self.provider,
             &MlsSigner(self.identity.signing_key()),
@@ -512,13 +512,13 @@ impl GroupMember {
     pub fn leave(&mut self, rng: &mut impl CryptoRng, group: &GroupId) -> Result<Vec<u8>, Error> {
         let (provider, signer) = (&self.provider, MlsSigner(self.identity.signing_key()));
         let state = self.groups.get_mut(group).ok_or(Error::UnknownGroup)?;
-        provider.seed(rng);
+        let _seeded = provider.seed(rng);
         set_header(state)?;
         let message = state
             .mls
             .leave_group(provider, &signer)
             .map_err(|e| mls_err("leave")(&e))?;
-        finish_send(state, encode(&message)?)
+        Ok(finish_send(state, encode(&message)?))
     }
 
     /// Encrypts an application message to the group. Returns its message
@@ -544,13 +544,13 @@ impl GroupMember {
         let plaintext = payload.to_plaintext()?;
         let (provider, signer) = (&self.provider, MlsSigner(self.identity.signing_key()));
         let state = self.groups.get_mut(group).ok_or(Error::UnknownGroup)?;
-        provider.seed(rng);
+        let _seeded = provider.seed(rng);
         set_header(state)?;
         let message = state
             .mls
             .create_message(provider, &signer, &plaintext)
             .map_err(|e| mls_err("create message")(&e))?;
-        Ok((message_id, finish_send(state, encode(&message)?)?))
+        Ok((message_id, finish_send(state, encode(&message)?)))
     }
 
     /// Runs a committing operation, merges its commit at once (qpc has no
@@ -568,27 +568,37 @@ impl GroupMember {
     ) -> Result<Commit, Error> {
         let (provider, signer) = (&self.provider, MlsSigner(self.identity.signing_key()));
         let state = self.groups.get_mut(group).ok_or(Error::UnknownGroup)?;
-        provider.seed(rng);
+        let _seeded = provider.seed(rng);
         set_header(state)?;
-        let (commit, welcome) = match op(&mut state.mls, provider, &signer) {
+        let before = members_of(&state.mls);
+        // Encode before merging: once merged, the commit must reach the
+        // caller, or the group forks.
+        let encoded = op(&mut state.mls, provider, &signer).and_then(|(commit, welcome)| {
+            Ok((encode(&commit)?, welcome.map(|w| encode(&w)).transpose()?))
+        });
+        let merged = encoded.and_then(|out| {
+            state
+                .mls
+                .merge_pending_commit(provider)
+                .map_err(|e| mls_err("merge commit")(&e))?;
+            Ok(out)
+        });
+        let (message, welcome) = match merged {
             Ok(out) => out,
             Err(e) => {
                 let _ = state.mls.clear_pending_commit(provider.storage());
                 return Err(e);
             }
         };
-        state
-            .mls
-            .merge_pending_commit(provider)
-            .map_err(|e| mls_err("merge commit")(&e))?;
-        let message = finish_send(state, encode(&commit)?)?;
+        let message = finish_send(state, message);
+        reset_windows(state, &before);
         let released = state.order.advance(state.mls.epoch().as_u64());
         let mut events = Vec::new();
         let queue = released.into_iter().map(Pending::Raw).collect();
-        self.drain(group, queue, &mut events)?;
+        drain(provider, &mut self.groups, group, queue, &mut events);
         Ok(Commit {
             message,
-            welcome: welcome.map(|w| encode(&w)).transpose()?,
+            welcome,
             events,
         })
     }
@@ -610,36 +620,25 @@ impl GroupMember {
         if !self.config.suites.contains(&suite) {
             return Err(Error::UnsupportedSuite(suite.code()));
         }
-        self.provider.seed(rng);
-        let staged =
-            StagedWelcome::new_from_welcome(&self.provider, &self.join_config(), welcome, None)
-                .map_err(|e| mls_err("welcome")(&e))?;
-        let members = staged
-            .members()
-            .map(|m| address_of(&m.credential, &m.signature_key))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mls = staged
-            .into_group(&self.provider)
-            .map_err(|e| mls_err("join")(&e))?;
-        let group = GroupId::of(mls.group_id())?;
-        if self.groups.contains_key(&group) {
-            return Err(Error::Mls("already a member of this group".into()));
-        }
-        let epoch = mls.epoch().as_u64();
-        let order = DeliveryOrder::new(self.config.order, epoch);
-        self.groups.insert(
-            group.clone(),
-            GroupState {
-                mls,
-                order,
-                next_sequence: 0,
-            },
+        // OpenMLS consumes the key package and stores the group as it
+        // goes: on any refusal the storage is put back as it was.
+        let snapshot = self.provider.storage.values.read().map(|v| v.clone());
+        let (join_config, order) = (self.join_config(), self.config.order);
+        let _seeded = self.provider.seed(rng);
+        let joined = join_staged(
+            &self.provider,
+            &join_config,
+            order,
+            &mut self.groups,
+            welcome,
         );
-        Ok(GroupEvent::Joined {
-            group,
-            epoch,
-            members,
-        })
+        if joined.is_err() {
+            if let (Ok(snapshot), Ok(mut values)) = (snapshot, self.provider.storage.values.write())
+            {
+                *values = snapshot;
+            }
+        }
+        joined
     }
 
     fn check_size(&self, bytes: &[u8]) -> Result<(), Error> {
@@ -673,46 +672,103 @@ impl GroupMember {
             Admission::Duplicate => events.push(GroupEvent::Duplicate { group }),
             Admission::Dropped(reason) => events.push(GroupEvent::Dropped { group, reason }),
             Admission::Process(_) => {
-                self.provider.seed(rng);
-                self.drain(&group, vec![Pending::Parsed(digest, protocol)], &mut events)?;
+                let _seeded = self.provider.seed(rng);
+                let queue = vec![Pending::Parsed(digest, protocol)];
+                drain(&self.provider, &mut self.groups, &group, queue, &mut events);
             }
         }
         Ok(events)
     }
+}
 
-    /// Processes `queue` in order, and the held messages each commit in it
-    /// releases right after that commit.
-    fn drain(
-        &mut self,
-        group: &GroupId,
-        queue: Vec<Pending>,
-        events: &mut Vec<GroupEvent>,
-    ) -> Result<(), Error> {
-        let mut queue: std::collections::VecDeque<Pending> = queue.into();
-        while let Some(next) = queue.pop_front() {
-            let Some(state) = self.groups.get_mut(group) else {
-                break;
-            };
-            let (digest, protocol) = match next {
-                Pending::Parsed(digest, protocol) => (digest, protocol),
-                Pending::Raw(bytes) => (Sha256::digest(&bytes).into(), parse(&bytes)?),
-            };
-            let released = process(&self.provider, group, state, digest, protocol, events)?;
-            if matches!(events.last(), Some(GroupEvent::Removed { .. })) {
-                if let Some(mut state) = self.groups.remove(group) {
-                    state
-                        .mls
-                        .delete(self.provider.storage())
-                        .map_err(|e| mls_err("delete group")(&e))?;
+/// Processes `queue` in order, and the held messages each commit in it
+/// releases right after that commit (each re-checked against the epoch it
+/// is processed at, `spec/07` §7.5). Never fails: every refusal is an
+/// event.
+fn drain(
+    provider: &Provider,
+    groups: &mut BTreeMap<GroupId, GroupState>,
+    group: &GroupId,
+    queue: Vec<Pending>,
+    events: &mut Vec<GroupEvent>,
+) {
+    let mut queue: std::collections::VecDeque<Pending> = queue.into();
+    while let Some(next) = queue.pop_front() {
+        let Some(state) = groups.get_mut(group) else {
+            break;
+        };
+        let (digest, protocol) = match next {
+            Pending::Parsed(digest, protocol) => (digest, protocol),
+            Pending::Raw(bytes) => {
+                let recheck = parse(&bytes)
+                    .map_err(|_| DropReason::Rejected)
+                    .and_then(|p| {
+                        let (epoch, handshake) = (p.epoch().as_u64(), p.is_handshake_message());
+                        state.order.recheck(epoch, handshake).map_or(Ok(p), Err)
+                    });
+                match recheck {
+                    Ok(p) => (Sha256::digest(&bytes).into(), p),
+                    Err(reason) => {
+                        events.push(GroupEvent::Dropped {
+                            group: group.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
                 }
-                break;
             }
-            for bytes in released.into_iter().rev() {
-                queue.push_front(Pending::Raw(bytes));
+        };
+        let released = process(provider, group, state, digest, protocol, events);
+        if matches!(events.last(), Some(GroupEvent::Removed { .. })) {
+            if let Some(mut state) = groups.remove(group) {
+                // Deleting from memory storage cannot fail; the group is
+                // gone from this member either way.
+                let _ = state.mls.delete(provider.storage());
             }
+            break;
         }
-        Ok(())
+        for bytes in released.into_iter().rev() {
+            queue.push_front(Pending::Raw(bytes));
+        }
     }
+}
+
+/// Stages a Welcome, checks it (`spec/07` §4, §8.1) and adds the group.
+fn join_staged(
+    provider: &Provider,
+    join_config: &MlsGroupJoinConfig,
+    order_config: OrderConfig,
+    groups: &mut BTreeMap<GroupId, GroupState>,
+    welcome: openmls::prelude::Welcome,
+) -> Result<GroupEvent, Error> {
+    let staged = StagedWelcome::new_from_welcome(provider, join_config, welcome, None)
+        .map_err(|e| mls_err("welcome")(&e))?;
+    let group = GroupId::of(staged.group_context().group_id())?;
+    if groups.contains_key(&group) {
+        return Err(Error::Mls("already a member of this group".into()));
+    }
+    let members = staged
+        .members()
+        .map(|m| address_of(&m.credential, &m.signature_key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mls = staged
+        .into_group(provider)
+        .map_err(|e| mls_err("join")(&e))?;
+    let epoch = mls.epoch().as_u64();
+    let order = DeliveryOrder::new(order_config, epoch);
+    groups.insert(
+        group.clone(),
+        GroupState {
+            mls,
+            order,
+            next_sequence: 0,
+        },
+    );
+    Ok(GroupEvent::Joined {
+        group,
+        epoch,
+        members,
+    })
 }
 
 /// A message waiting to be processed.
@@ -744,10 +800,33 @@ fn set_header(state: &mut GroupState) -> Result<(), Error> {
 
 /// Counts a sent message and remembers its digest (so an echo is a
 /// duplicate).
-fn finish_send(state: &mut GroupState, message: Vec<u8>) -> Result<Vec<u8>, Error> {
+fn finish_send(state: &mut GroupState, message: Vec<u8>) -> Vec<u8> {
     state.next_sequence += 1;
     state.order.mark_seen(Sha256::digest(&message).into());
-    Ok(message)
+    message
+}
+
+/// The addresses of a group's members.
+fn members_of(mls: &MlsGroup) -> Vec<Address> {
+    mls.members()
+        .filter_map(|m| address_of_member(&m.credential, &m.signature_key).ok())
+        .collect()
+}
+
+/// After a merged commit: forgets the sequence windows of members who left
+/// or joined (a joiner numbers its messages from 0, `spec/07` §5).
+fn reset_windows(state: &mut GroupState, before: &[Address]) {
+    let after = members_of(&state.mls);
+    let changed: Vec<Address> = state
+        .order
+        .senders()
+        .filter(|a| !after.contains(a))
+        .chain(after.iter().filter(|a| !before.contains(a)))
+        .copied()
+        .collect();
+    for address in &changed {
+        state.order.forget(address);
+    }
 }
 
 /// Parses an MLSMessage that must be a group (protocol) message.
@@ -760,7 +839,7 @@ fn parse(bytes: &[u8]) -> Result<ProtocolMessage, Error> {
 }
 
 /// Processes one admitted message; returns the held messages its commit
-/// released.
+/// released. Every refusal is a `Dropped` event.
 fn process(
     provider: &Provider,
     group: &GroupId,
@@ -768,13 +847,13 @@ fn process(
     digest: [u8; 32],
     protocol: ProtocolMessage,
     events: &mut Vec<GroupEvent>,
-) -> Result<Vec<Vec<u8>>, Error> {
+) -> Vec<Vec<u8>> {
     let drop = |events: &mut Vec<GroupEvent>, reason| {
         events.push(GroupEvent::Dropped {
             group: group.clone(),
             reason,
         });
-        Ok(Vec::new())
+        Vec::new()
     };
     let Ok(processed) = state.mls.process_message(provider, protocol) else {
         return drop(events, DropReason::Rejected);
@@ -816,17 +895,20 @@ fn process(
             }
         }
         ProcessedMessageContent::ProposalMessage(proposal) => {
-            let leaving = match proposal.proposal() {
-                openmls::prelude::Proposal::Remove(remove) => remove.removed() == leaf,
-                _ => false,
-            };
-            if !leaving {
+            let removes = |p: &openmls::prelude::Proposal| matches!(p, openmls::prelude::Proposal::Remove(r) if r.removed() == leaf);
+            // Only a member's own removal, once (a second one would only
+            // grow the proposal store).
+            let pending = state.mls.pending_proposals().any(|q| removes(q.proposal()));
+            if !removes(proposal.proposal()) || pending {
                 return drop(events, DropReason::Rejected);
             }
-            state
+            if state
                 .mls
                 .store_pending_proposal(provider.storage(), *proposal)
-                .map_err(|e| mls_err("store proposal")(&e))?;
+                .is_err()
+            {
+                return drop(events, DropReason::Rejected);
+            }
             events.push(GroupEvent::LeaveRequested {
                 group: group.clone(),
                 member: sender,
@@ -839,7 +921,7 @@ fn process(
         // back here (their digests are marked seen when sent).
         _ => return drop(events, DropReason::Rejected),
     }
-    Ok(Vec::new())
+    Vec::new()
 }
 
 /// Merges a received commit and reports what it changed.
@@ -850,9 +932,17 @@ fn merge(
     by: Address,
     staged: StagedCommit,
     events: &mut Vec<GroupEvent>,
-) -> Result<Vec<Vec<u8>>, Error> {
-    // Every leaf the commit brings in must carry a qpc credential (§4):
-    // otherwise the commit is not merged.
+) -> Vec<Vec<u8>> {
+    let drop = |events: &mut Vec<GroupEvent>, reason| {
+        events.push(GroupEvent::Dropped {
+            group: group.clone(),
+            reason,
+        });
+        Vec::new()
+    };
+    // Every leaf the commit brings in must carry a qpc credential (§4), and
+    // an UpdatePath must keep the committer's address: otherwise the
+    // commit is not merged.
     let added = staged
         .add_proposals()
         .map(|p| {
@@ -864,12 +954,11 @@ fn merge(
         .update_path_leaf_node()
         .map(|leaf| address_of(leaf.credential(), leaf.signature_key().as_slice()));
     let (Ok(added), None | Some(Ok(_))) = (added, &updated) else {
-        events.push(GroupEvent::Dropped {
-            group: group.clone(),
-            reason: DropReason::InvalidCredential,
-        });
-        return Ok(Vec::new());
+        return drop(events, DropReason::InvalidCredential);
     };
+    if matches!(updated, Some(Ok(a)) if a != by) {
+        return drop(events, DropReason::InvalidCredential);
+    }
     let removed = staged
         .remove_proposals()
         .filter_map(|p| state.mls.member_at(p.remove_proposal().removed()))
@@ -877,10 +966,10 @@ fn merge(
         .collect::<Vec<_>>();
     let path = updated.is_some();
     let self_removed = staged.self_removed();
-    state
-        .mls
-        .merge_staged_commit(provider, staged)
-        .map_err(|e| mls_err("merge commit")(&e))?;
+    let before = members_of(&state.mls);
+    if state.mls.merge_staged_commit(provider, staged).is_err() {
+        return drop(events, DropReason::Rejected);
+    }
     let group = group.clone();
     if !added.is_empty() {
         events.push(GroupEvent::MembersAdded {
@@ -909,7 +998,8 @@ fn merge(
     });
     if self_removed {
         events.push(GroupEvent::Removed { group });
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    Ok(state.order.advance(epoch))
+    reset_windows(state, &before);
+    state.order.advance(epoch)
 }

@@ -66,12 +66,26 @@ impl Provider {
         })
     }
 
-    /// Keys OpenMLS's RNG from `rng` for the next operation.
-    pub(crate) fn seed(&self, rng: &mut impl CryptoRng) {
+    /// Keys OpenMLS's RNG from `rng` for one operation; the key is wiped
+    /// when the returned guard is dropped.
+    pub(crate) fn seed(&self, rng: &mut impl CryptoRng) -> Seeded<'_> {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(&mut *seed);
         if let Ok(mut guard) = self.rand.0.lock() {
             *guard = Some(ChaCha20Rng::from_seed(*seed));
+        }
+        Seeded(&self.rand)
+    }
+}
+
+/// While alive, OpenMLS's RNG is keyed; dropping it wipes the key (the
+/// ChaCha20 state would otherwise reveal the last operation's secrets).
+pub(crate) struct Seeded<'a>(&'a InjectedRand);
+
+impl Drop for Seeded<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut guard) = (self.0).0.lock() {
+            *guard = None;
         }
     }
 }
