@@ -293,7 +293,7 @@ fn spec_worked_example() {
     stream.seal(now, &[0; 3], &mut record).unwrap();
     assert_eq!(
         hex::encode(&record),
-        "005b8927215830d7ec6968fb70a564ad3771b8cc"
+        "005b89276ca9bb5f60e1b654c94d1d5ca4aee147"
     );
     record.clear();
     let mut datagram = sr.into_datagram(TransportConfig::default(), now).unwrap();

@@ -88,6 +88,11 @@ TAG_LEN = 16
 BINDING_LEN = 136
 EK_LEN, CT_LEN = 1184, 1088
 KEY_UPDATE = 1
+
+
+def stream_ad(flags: bytes) -> bytes:
+    """06 §9.2: the associated data of a stream record: empty for flags 00."""
+    return b"" if flags == b"\x00" else flags
 MAX_PLAINTEXT_LEN = 65511
 NONCE_MAX = 2**64 - 1
 DATAGRAM_COUNTER_LIMIT = 2**48
@@ -951,7 +956,7 @@ class StreamTransport:
             raise Reject("nonce_exhausted")
         last = self.policy.record_sealed(now_ms)
         flags = bytes([KEY_UPDATE if last else 0])
-        record = flags + ENCRYPT(self.send_k, self.send_n, flags, data)
+        record = flags + ENCRYPT(self.send_k, self.send_n, stream_ad(flags), data)
         self.send_n += 1
         if last:
             self.send_k = REKEY(self.send_k)
@@ -969,7 +974,7 @@ class StreamTransport:
             flags = record[0]
             if flags not in (0, KEY_UPDATE):                                    # S3
                 raise Reject("malformed", f"flags {flags:#04x}")
-            data = DECRYPT(self.recv_k, self.recv_n, record[:1], record[1:])   # S4
+            data = DECRYPT(self.recv_k, self.recv_n, stream_ad(record[:1]), record[1:])  # S4
             self.recv_n += 1
             if flags == KEY_UPDATE:                                             # S5
                 self.recv_k = REKEY(self.recv_k)
@@ -1432,7 +1437,7 @@ def worked_example() -> None:
     assert si.mode == "post_quantum" and si.ss == sr.ss
     assert si.h.hex() == "f13ac720658cbd3fb11f68e2ae80887695c662757e6551abbf7c46368f3e30bc", si.h.hex()
     stream = StreamTransport(si, TransportConfig(), now)
-    assert stream.seal(now, bytes(3)).hex() == "005b8927215830d7ec6968fb70a564ad3771b8cc"
+    assert stream.seal(now, bytes(3)).hex() == "005b89276ca9bb5f60e1b654c94d1d5ca4aee147"
     dgram = DatagramTransport(sr, TransportConfig(), now)
     assert dgram.seal(now, bytes(3)).hex() == "0000000000000000" "654887c982e2ae96d289c6a1cae983c8763669"
     dgram = DatagramTransport(sr, TransportConfig(rekey_after_messages=2), now)

@@ -3,7 +3,8 @@
 //! replay window) mode, with rekeying by message count or time.
 //!
 //! ```text
-//! stream record   = uint8 flags || ENCRYPT(k, n, flags, data)    n implicit
+//! stream record   = uint8 flags || ENCRYPT(k, n, ad, data)       n implicit,
+//!                   ad = "" for flags 00, flags for 01
 //! datagram record = uint64 nonce || ENCRYPT(k_epoch, nonce, "", data)
 //!                   nonce = epoch << 48 | counter
 //! ```
@@ -295,9 +296,9 @@ impl StreamTransport {
         out.reserve(1 + plaintext.len() + TAG_LEN);
         out.push(flags);
         out.extend_from_slice(plaintext);
-        if let Err(e) = self
-            .send
-            .encrypt_in_place(self.send_nonce, &[flags], out, start + 1)
+        if let Err(e) =
+            self.send
+                .encrypt_in_place(self.send_nonce, stream_ad(&flags), out, start + 1)
         {
             out.truncate(start);
             self.failed = true;
@@ -335,12 +336,23 @@ impl StreamTransport {
         out.clear();
         out.extend_from_slice(sealed);
         self.receive
-            .decrypt_in_place(self.receive_nonce, &[flags], out)?;
+            .decrypt_in_place(self.receive_nonce, stream_ad(&flags), out)?;
         self.receive_nonce += 1;
         if flags == KEY_UPDATE {
             self.receive = self.receive.rekeyed();
         }
         Ok(())
+    }
+}
+
+/// The associated data of a stream record: empty for flags 0, the flags
+/// byte otherwise (`spec/06` §9.2), so both values are authenticated and
+/// the common record needs no associated-data pass.
+fn stream_ad(flags: &u8) -> &[u8] {
+    if *flags == 0 {
+        &[]
+    } else {
+        core::slice::from_ref(flags)
     }
 }
 
