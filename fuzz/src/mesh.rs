@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 use ed25519_dalek::{Signature, VerifyingKey};
+use qpc_crypto::certificate::Issuer;
 use qpc_crypto::identity::{Address, Identity, PUBLIC_IDENTITY_LEN};
+use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, HopId};
 use qpc_mesh::key_request::KeyResponse;
@@ -18,6 +20,9 @@ use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
+use qpc_mesh::store::StoreConfig;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -62,7 +67,7 @@ fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=6).contains(&code) {
+    if !(1..=8).contains(&code) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -125,7 +130,7 @@ fn expected_identity(dest: &[u8], identity: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The whole of §3.3, §3.4, §4.5, §6.2 and §6.3, independently.
+/// The whole of §3.3, §3.4, §4.5, §6.2, §6.3 and §8, independently.
 fn expected_message(d: &[u8]) -> Result<(), &'static str> {
     let (code, _, _, len) = expected_header(d)?;
     let (dest, mid, body) = (&d[2..18], &d[18..22], &d[len..]);
@@ -140,7 +145,11 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         3 => exact(142).and_then(|()| expected_announce(dest, &body[8..12], &body[12..])),
         4 => (!body.is_empty()).then_some(()).ok_or("truncated"),
         5 => exact(8),
-        _ => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
+        6 => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
+        7 => exact(16),
+        // §8.2: a HopAck is a bare header with hop limit 0 and no hop id.
+        _ if d[1] & 0x0f != 0 || len == 30 => Err("malformed"),
+        _ => exact(0),
     }
 }
 
@@ -476,18 +485,47 @@ const NODE_LINKS: [(u16, usize, u8, bool); 2] = [(0, 222, 9, true), (1, 1500, 1,
 /// the bound is reached).
 pub const NODE_MAX_PENDING: usize = 8;
 
-fn fuzz_node() -> MeshNode {
-    let config = NodeConfig {
+/// The node target's store bounds (small, so that they are reached).
+pub const NODE_STORE: StoreConfig = StoreConfig {
+    max_messages: 4,
+    max_per_destination: 2,
+    max_bytes: 8192,
+    ttl_ms: 60_000,
+};
+
+fn fuzz_node_config() -> NodeConfig {
+    NodeConfig {
         routing: ROUTING_CONFIG,
         dedupe_capacity: 16,
         reverse_paths: 4,
         path_request_ttl_ms: 5000,
         max_pending: NODE_MAX_PENDING,
+        store: NODE_STORE,
+        hop_ack_timeout_ms: 2000,
+        path_retry_ms: 3000,
+        max_outstanding: 2,
+        received_capacity: 4,
         ..NodeConfig::default()
-    };
-    // The local node is identity 0 of [`mesh_identities`], rebuilt from its seeds.
-    let identity = Identity::from_seeds(&[0x30; 32], &[0x40; 32]);
-    let mut node = MeshNode::new(identity, config, 1).expect("valid config");
+    }
+}
+
+/// The local node is identity 0 of [`mesh_identities`], rebuilt from its seeds.
+fn fuzz_identity() -> Identity {
+    Identity::from_seeds(&[0x30; 32], &[0x40; 32])
+}
+
+fn fuzz_node() -> MeshNode {
+    let mut rng = ChaCha20Rng::from_seed([0x55; 32]);
+    let mut node =
+        MeshNode::new(fuzz_identity(), fuzz_node_config(), 1, &mut rng).expect("valid config");
+    let issuer = Issuer::from_seed(&[0x66; 32]);
+    let certificate = issuer.issue(node.identity(), u64::MAX);
+    node.enable_messaging(
+        certificate,
+        vec![issuer.trust_root().clone()],
+        ReceiverConfig::default(),
+    )
+    .expect("our certificate");
     for (id, mtu, cost, shared) in NODE_LINKS {
         let link = LinkConfig {
             mtu,
@@ -508,11 +546,16 @@ fn fuzz_node() -> MeshNode {
 /// every transmit decodes (and verifies) as a message and fits its link's
 /// MTU; at most [`NODE_MAX_PENDING`] transmits and events wait; the table
 /// stays within its capacity; after a timer call the next timeout is in the
-/// future.
+/// future; the store stays within its bounds; the exported state restores
+/// to a node that exports the same bytes. The node starts with a message of
+/// its own to identity 1 in flight, so that its store and receipt tracking
+/// are exercised.
 pub fn mesh_node(data: &[u8]) {
     let mut node = fuzz_node();
-    let mut now = 0u64;
+    let mut now = 1u64;
     node.announce(now).expect("first announce");
+    node.send(mesh_identities()[1].public(), b"fuzz", now)
+        .expect("one message fits");
     let mut rest = data;
     while let [control, len, tail @ ..] = rest {
         let n = usize::from(*len).min(tail.len());
@@ -556,5 +599,12 @@ pub fn mesh_node(data: &[u8]) {
         let events = std::iter::from_fn(|| node.poll_event()).count();
         assert!(events <= NODE_MAX_PENDING);
         assert!(node.routing_table().len() <= ROUTING_CONFIG.capacity);
+        let store = node.store();
+        assert!(store.len() <= NODE_STORE.max_messages && store.bytes() <= NODE_STORE.max_bytes);
     }
+    let state = node.export_state().expect("state encodes");
+    let mut rng = ChaCha20Rng::from_seed([0x77; 32]);
+    let restored = MeshNode::restore(fuzz_identity(), fuzz_node_config(), &state, &mut rng)
+        .expect("an exported state restores");
+    assert_eq!(restored.export_state().expect("state encodes"), state);
 }

@@ -26,15 +26,16 @@ fn mesh_message_seeds_mean_what_they_say() {
             | "build-signature-r"
             | "build-signature-s-top"
             | "build-response-sequence" => "bad_signature",
-            "build-hops-invalid" => "malformed",
+            "build-hops-invalid" | "raw-hop-ack-hop-limit" => "malformed",
             "build-version" => "unknown_version",
             "build-type" => "unknown_message_type",
             "raw-path-request-with-body" | "raw-announce-trailing" | "raw-key-request-trailing" => {
                 "trailing_bytes"
             }
-            "raw-sealed-empty" | "raw-announce-truncated" | "raw-key-response-truncated" => {
-                "truncated"
-            }
+            "raw-sealed-empty"
+            | "raw-announce-truncated"
+            | "raw-key-response-truncated"
+            | "raw-receipt-truncated" => "truncated",
             "raw-key-response-version" => "unknown_version",
             "raw-key-response-weak-key"
             | "raw-key-response-unreduced"

@@ -1,10 +1,8 @@
-//! Sender-side delivery tracking for end-to-end receipts (issue item 5,
-//! groundwork): which messages await a receipt, when to retry them with
-//! exponential backoff and jitter, and when to give up. The receipt's wire
-//! format and its end-to-end authentication are not specified yet; a
-//! driver calls [`DeliveryTracker::acknowledge`] once it has verified one.
-//! Receiver-side deduplication already exists: the mesh duplicate filter
-//! ([`crate::dedupe`]) and the sealed-sender replay window (`spec/05` §7.3).
+//! Sender-side delivery tracking for end-to-end receipts
+//! (`spec/10-mesh.md` §12.3): which messages await a receipt, when to send
+//! them again with exponential backoff and jitter, and when to give up.
+//! `MeshNode` calls [`DeliveryTracker::acknowledge`] once a receipt's key
+//! matched; the receiver suppresses the duplicates a retry creates.
 
 use std::collections::BTreeMap;
 
@@ -28,12 +26,13 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// LoRa-friendly: 30 s, doubling up to 8 min, four transmissions, ±25%.
+    /// LoRa-friendly: 60 s, doubling up to 16 min, six transmissions,
+    /// ±25%: a message is given up about 47 minutes after it was sent.
     fn default() -> Self {
         RetryPolicy {
-            first_timeout_ms: 30_000,
-            max_timeout_ms: 480_000,
-            max_attempts: 4,
+            first_timeout_ms: 60_000,
+            max_timeout_ms: 960_000,
+            max_attempts: 6,
             jitter_permille: 250,
         }
     }
@@ -78,7 +77,7 @@ pub enum DeliveryEvent {
     /// relays' duplicate filters remember the old one).
     Retry {
         /// The tracked message.
-        message_id: u32,
+        handle: u64,
         /// Its destination.
         destination: Address,
         /// This transmission's number (2 for the first retry).
@@ -87,7 +86,7 @@ pub enum DeliveryEvent {
     /// No receipt after every attempt: the message is given up.
     GaveUp {
         /// The tracked message.
-        message_id: u32,
+        handle: u64,
         /// Its destination.
         destination: Address,
     },
@@ -105,7 +104,7 @@ struct Pending {
 pub struct DeliveryTracker {
     policy: RetryPolicy,
     capacity: usize,
-    pending: BTreeMap<u32, Pending>,
+    pending: BTreeMap<u64, Pending>,
 }
 
 impl DeliveryTracker {
@@ -127,17 +126,17 @@ impl DeliveryTracker {
     /// already tracked.
     pub fn track(
         &mut self,
-        message_id: u32,
+        handle: u64,
         destination: Address,
         now: u64,
         rng: &mut impl CryptoRng,
     ) -> bool {
-        if self.pending.len() >= self.capacity || self.pending.contains_key(&message_id) {
+        if self.pending.len() >= self.capacity || self.pending.contains_key(&handle) {
             return false;
         }
         let next_at = now.saturating_add(self.policy.wait(1, rng));
         self.pending.insert(
-            message_id,
+            handle,
             Pending {
                 destination,
                 attempts: 1,
@@ -149,8 +148,51 @@ impl DeliveryTracker {
 
     /// A verified receipt arrived: stop tracking. `false` if the message
     /// was not tracked (a duplicate or late receipt).
-    pub fn acknowledge(&mut self, message_id: u32) -> bool {
-        self.pending.remove(&message_id).is_some()
+    pub fn acknowledge(&mut self, handle: u64) -> bool {
+        self.pending.remove(&handle).is_some()
+    }
+
+    /// A tracked message's transmissions so far and when its next retry
+    /// or give-up is due, for persistence.
+    pub fn progress(&self, handle: u64) -> Option<(u8, u64)> {
+        self.pending.get(&handle).map(|p| (p.attempts, p.next_at))
+    }
+
+    /// Tracks a message restored from persisted state. `false`, tracking
+    /// nothing, if full, already tracked, or `attempts` is 0 or above the
+    /// policy's maximum.
+    pub fn restore(
+        &mut self,
+        handle: u64,
+        destination: Address,
+        attempts: u8,
+        next_at: u64,
+    ) -> bool {
+        if self.pending.len() >= self.capacity
+            || self.pending.contains_key(&handle)
+            || !(1..=self.policy.max_attempts).contains(&attempts)
+        {
+            return false;
+        }
+        self.pending.insert(
+            handle,
+            Pending {
+                destination,
+                attempts,
+                next_at,
+            },
+        );
+        true
+    }
+
+    /// Whether `handle` is tracked.
+    pub fn contains(&self, handle: u64) -> bool {
+        self.pending.contains_key(&handle)
+    }
+
+    /// The most messages tracked at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Messages awaiting a receipt.
@@ -170,23 +212,20 @@ impl DeliveryTracker {
 
     /// Retries and give-ups due at `now`, in message-id order.
     pub fn handle_timeout(&mut self, now: u64, rng: &mut impl CryptoRng) -> Vec<DeliveryEvent> {
-        let due: Vec<u32> = self
+        let due: Vec<u64> = self
             .pending
             .iter()
             .filter(|(_, p)| p.next_at <= now)
             .map(|(&id, _)| id)
             .collect();
         let mut events = Vec::with_capacity(due.len());
-        for message_id in due {
-            let p = self
-                .pending
-                .get_mut(&message_id)
-                .expect("due entries exist");
+        for handle in due {
+            let p = self.pending.get_mut(&handle).expect("due entries exist");
             if p.attempts >= self.policy.max_attempts {
                 let destination = p.destination;
-                self.pending.remove(&message_id);
+                self.pending.remove(&handle);
                 events.push(DeliveryEvent::GaveUp {
-                    message_id,
+                    handle,
                     destination,
                 });
                 continue;
@@ -194,7 +233,7 @@ impl DeliveryTracker {
             p.attempts += 1;
             p.next_at = now.saturating_add(self.policy.wait(p.attempts, rng));
             events.push(DeliveryEvent::Retry {
-                message_id,
+                handle,
                 destination: p.destination,
                 attempt: p.attempts,
             });
@@ -235,12 +274,12 @@ mod tests {
             log.push((at, t.handle_timeout(at, &mut rng)));
         }
         let retry = |attempt| DeliveryEvent::Retry {
-            message_id: 9,
+            handle: 9,
             destination: dest(),
             attempt,
         };
         let gave_up = DeliveryEvent::GaveUp {
-            message_id: 9,
+            handle: 9,
             destination: dest(),
         };
         assert_eq!(
@@ -269,7 +308,7 @@ mod tests {
         assert!(matches!(
             events[0],
             DeliveryEvent::Retry {
-                message_id: 2,
+                handle: 2,
                 attempt: 2,
                 ..
             }
@@ -299,7 +338,7 @@ mod tests {
             let mut rng = ChaCha20Rng::from_seed(seed);
             let policy = RetryPolicy::default();
             let mut t = DeliveryTracker::new(policy, 16).unwrap();
-            for id in 0..acks.len() as u32 {
+            for id in 0..acks.len() as u64 {
                 prop_assert!(t.track(id, dest(), 0, &mut rng));
             }
             let (mut retries, mut gave_up) = (0usize, 0usize);
@@ -309,23 +348,23 @@ mod tests {
                 last = at;
                 for e in t.handle_timeout(at, &mut rng) {
                     match e {
-                        DeliveryEvent::Retry { message_id, attempt, .. } => {
+                        DeliveryEvent::Retry { handle, attempt, .. } => {
                             retries += 1;
                             prop_assert!(attempt <= policy.max_attempts);
-                            if acks[message_id as usize] {
-                                t.acknowledge(message_id);
+                            if acks[handle as usize] {
+                                t.acknowledge(handle);
                             }
                         }
-                        DeliveryEvent::GaveUp { message_id, .. } => {
+                        DeliveryEvent::GaveUp { handle, .. } => {
                             gave_up += 1;
-                            prop_assert!(!acks[message_id as usize]);
+                            prop_assert!(!acks[handle as usize]);
                         }
                     }
                 }
             }
             let never_acked = acks.iter().filter(|a| !**a).count();
             prop_assert_eq!(gave_up, never_acked);
-            prop_assert_eq!(retries, acks.len() + never_acked * 2);
+            prop_assert_eq!(retries, acks.len() + never_acked * 4);
         }
     }
 }

@@ -42,17 +42,23 @@ pub enum MessageType {
     KeyRequest,
     /// The answer: the destination's `PublicIdentity` (§6.3).
     KeyResponse,
+    /// An end-to-end delivery receipt, back to the sender (§12.3).
+    Receipt,
+    /// A hop-by-hop custody acknowledgement, never relayed (§12.2).
+    HopAck,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 6] = [
+    pub const ALL: [MessageType; 8] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
         MessageType::Sealed,
         MessageType::KeyRequest,
         MessageType::KeyResponse,
+        MessageType::Receipt,
+        MessageType::HopAck,
     ];
 
     /// The 4-bit code point.
@@ -64,6 +70,8 @@ impl MessageType {
             MessageType::Sealed => 0x4,
             MessageType::KeyRequest => 0x5,
             MessageType::KeyResponse => 0x6,
+            MessageType::Receipt => 0x7,
+            MessageType::HopAck => 0x8,
         }
     }
 
@@ -80,6 +88,12 @@ impl MessageType {
     /// next hop).
     pub const fn is_flooded(self) -> bool {
         matches!(self, MessageType::Announce | MessageType::PathRequest)
+    }
+
+    /// Whether messages of this type are data that is stored and forwarded
+    /// with custody hand-off (§12).
+    pub const fn is_data(self) -> bool {
+        matches!(self, MessageType::Sealed | MessageType::Receipt)
     }
 }
 
@@ -251,9 +265,9 @@ mod tests {
         let mut t0 = good.clone();
         t0[0] = 0x20;
         assert_eq!(decode(&t0).unwrap_err(), Error::UnknownMessageType(0));
-        let mut t7 = good.clone();
-        t7[0] = 0x27;
-        assert_eq!(decode(&t7).unwrap_err(), Error::UnknownMessageType(7));
+        let mut t9 = good.clone();
+        t9[0] = 0x29;
+        assert_eq!(decode(&t9).unwrap_err(), Error::UnknownMessageType(9));
         let mut hops = good.clone();
         hops[1] = 0x32;
         assert_eq!(decode(&hops).unwrap_err().class(), "malformed");

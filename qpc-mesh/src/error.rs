@@ -1,7 +1,7 @@
 //! The one error type of qpc-mesh.
 
 /// Everything that can go wrong in qpc-mesh. Each variant maps to one error
-/// class of `spec/10-mesh.md` §11 (see [`Error::class`]); negative vectors
+/// class of `spec/10-mesh.md` §8 (see [`Error::class`]); negative vectors
 /// name these classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +35,9 @@ pub enum Error {
     /// A configuration value is out of its documented range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// A bounded queue or table is full: try again later (back-pressure).
+    #[error("full: {0}")]
+    Full(&'static str),
     /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -54,6 +57,7 @@ impl Error {
             Error::AddressMismatch => "address_mismatch",
             Error::Stale { .. } => "stale",
             Error::InvalidConfig(_) => "invalid_config",
+            Error::Full(_) => "full",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
         }

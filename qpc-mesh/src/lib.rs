@@ -15,17 +15,19 @@
 //!   an airtime share per link, lowest hop count first);
 //! - [`dedupe`]: the bounded duplicate filter;
 //! - [`delivery`]: sender-side receipt tracking (retry with backoff and
-//!   jitter, give-up), groundwork for end-to-end receipts;
+//!   jitter, give-up);
+//! - [`receipt`]: MeshData (sealed content with a receipt key), end-to-end
+//!   Receipts and hop-by-hop HopAcks (§12);
+//! - [`store`]: the bounded store-and-forward message store (§12.1);
 //! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
-//!   (announcing, relaying, path requests and responses, next-hop
-//!   forwarding and flooding of Sealed messages);
+//!   (announcing, relaying, path requests and responses, sealed messages
+//!   sent end to end, stored and forwarded with custody hand-off and
+//!   confirmed by receipts, exported and restored state);
 //! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
 //!   (directed hearing graph, airtime, seeded loss).
 //!
-//! Still to come (see the issue): store-and-forward, the receipt message
-//! and its end-to-end authentication, broadcast
-//! channels, pairwise sessions, the LoRa link layer (fragmentation,
-//! duty cycle) and collisions in the simulator.
+//! Still to come (see the issues): broadcast channels, pairwise sessions,
+//! the LoRa link layer (fragmentation, duty cycle) and the full simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -87,8 +89,10 @@ pub mod message;
 pub mod node;
 pub mod path_request;
 pub mod rebroadcast;
+pub mod receipt;
 pub mod reverse_path;
 pub mod routing;
 pub mod sim;
+pub mod store;
 
 pub use error::{Error, Result};

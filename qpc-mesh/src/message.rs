@@ -6,6 +6,7 @@ use crate::announce::AnnouncePacket;
 use crate::envelope::{Envelope, Header, MessageType};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::path_request::{PathRequest, PathResponse};
+use crate::receipt::{HopAck, Receipt};
 use crate::{Error, Result};
 
 /// First-contact data: the envelope and its sealed-sender payload
@@ -34,6 +35,10 @@ pub enum Message {
     /// A checked identity, answering a key request (boxed: it holds the
     /// 1216-byte X-Wing key).
     KeyResponse(Box<KeyResponse>),
+    /// A delivery receipt.
+    Receipt(Receipt),
+    /// A custody acknowledgement.
+    HopAck(HopAck),
 }
 
 impl Message {
@@ -58,6 +63,8 @@ impl Message {
             MessageType::KeyResponse => {
                 Message::KeyResponse(Box::new(KeyResponse::from_envelope(envelope)?))
             }
+            MessageType::Receipt => Message::Receipt(Receipt::from_envelope(envelope)?),
+            MessageType::HopAck => Message::HopAck(HopAck::from_envelope(envelope)?),
         })
     }
 
@@ -75,6 +82,8 @@ impl Message {
             Message::Sealed(s) => s.header.clone(),
             Message::KeyRequest(r) => r.header(),
             Message::KeyResponse(r) => r.header(),
+            Message::Receipt(r) => r.header(),
+            Message::HopAck(a) => a.header(),
         }
     }
 
@@ -91,6 +100,8 @@ impl Message {
             .to_bytes(),
             Message::KeyRequest(r) => r.to_bytes(),
             Message::KeyResponse(r) => r.to_bytes(),
+            Message::Receipt(r) => r.to_envelope().to_bytes(),
+            Message::HopAck(a) => a.to_bytes(),
         }
     }
 }

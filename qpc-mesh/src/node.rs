@@ -5,27 +5,40 @@
 //! The driver adds links, then feeds datagrams with
 //! [`MeshNode::handle_datagram`], fires [`MeshNode::handle_timeout`] at
 //! [`MeshNode::poll_timeout`], and drains [`MeshNode::poll_transmit`] and
-//! [`MeshNode::poll_event`]. Store-and-forward, receipts, broadcast
-//! channels and fragmentation are not here yet: a datagram larger than a
-//! link's MTU is dropped with an event.
+//! [`MeshNode::poll_event`]. Messages go end to end with
+//! [`MeshNode::send`] once [`MeshNode::enable_messaging`] gave the node its
+//! sealed-sender credentials; they are stored and forwarded with custody
+//! hand-off and confirmed by receipts (§12, the `data` submodule), and the
+//! node's durable state is exported with [`MeshNode::export_state`]
+//! (§12.5, the `persist` submodule). Broadcast channels and fragmentation are not here
+//! yet: a datagram larger than a link's MTU is dropped with an event.
+
+mod data;
+mod persist;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
+use qpc_crypto::certificate::{SenderCertificate, TrustRoot};
 use qpc_crypto::identity::{Address, Identity, PublicIdentity};
-use rand_core::CryptoRng;
+use qpc_crypto::sealed_sender::{Receiver, ReceiverConfig};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, SeedableRng};
 
 use crate::announce::{Announce, AnnouncePacket, Capabilities};
 use crate::dedupe::DuplicateFilter;
+use crate::delivery::{DeliveryTracker, RetryPolicy};
 use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
 use crate::key_request::{KeyRequest, KeyResponse};
-use crate::message::{Message, SealedPacket};
+use crate::message::Message;
 use crate::path_request::{PathRequest, PathResponse};
 use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
+use crate::receipt::ReceiptKey;
 use crate::reverse_path::{RequestKey, ReversePaths};
 use crate::routing::{
     Advert, Decision, Forwarding, LinkId, Neighbour, RoutingConfig, RoutingTable, TableEvent,
 };
+use crate::store::{Eviction, MessageStore, StoreConfig};
 use crate::{Error, Result};
 
 /// The smallest link MTU: the largest control message (a path response
@@ -64,6 +77,24 @@ pub struct NodeConfig {
     /// Transmits and events waiting to be drained (each); beyond, the oldest
     /// is dropped.
     pub max_pending: usize,
+    /// The store-and-forward bounds (§12.1).
+    pub store: StoreConfig,
+    /// How long to wait for a next hop's HopAck before sending again, ms
+    /// (at least 1).
+    pub hop_ack_timeout_ms: u64,
+    /// Transmissions to one next hop before its route is taken as broken
+    /// (at least 1).
+    pub hop_attempts: u8,
+    /// First wait between path requests for a stored message, ms (at least
+    /// 1); it doubles per request up to 32 times this.
+    pub path_retry_ms: u64,
+    /// End-to-end retries of our own messages (§12.3).
+    pub retry: RetryPolicy,
+    /// Our messages awaiting a receipt at once (at least 1).
+    pub max_outstanding: usize,
+    /// Sealed messages remembered by digest to suppress duplicates and
+    /// answer them with the receipt again (at least 1).
+    pub received_capacity: usize,
 }
 
 impl Default for NodeConfig {
@@ -76,9 +107,38 @@ impl Default for NodeConfig {
             hop_limit: 7,
             capabilities: Capabilities(Capabilities::TRANSPORT),
             max_pending: 1024,
+            store: StoreConfig::default(),
+            hop_ack_timeout_ms: 10_000,
+            hop_attempts: 3,
+            path_retry_ms: 30_000,
+            retry: RetryPolicy::default(),
+            max_outstanding: 64,
+            received_capacity: 1024,
         }
     }
 }
+
+impl NodeConfig {
+    fn validate(&self) -> Result<()> {
+        if self.hop_limit > MAX_HOP_LIMIT
+            || self.max_pending == 0
+            || self.hop_ack_timeout_ms == 0
+            || self.hop_attempts == 0
+            || self.path_retry_ms == 0
+            || self.max_outstanding == 0
+            || self.received_capacity == 0
+        {
+            return Err(Error::InvalidConfig(
+                "hop limit at most 15; pending, timeouts, attempts, outstanding and received at least 1",
+            ));
+        }
+        self.store.validate()
+    }
+}
+
+/// Names one of our messages from [`MeshNode::send`] to its receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageHandle(pub u64);
 
 /// A datagram to send on a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +165,10 @@ pub enum DropReason {
     NotTransport,
     /// A path response without a reverse-path record.
     NoReversePath,
+    /// The store let the message go (expired, full, or too large for it).
+    Store(Eviction),
+    /// A sealed message for us arrived, but messaging is not enabled.
+    NoMessaging,
 }
 
 /// What the node reports.
@@ -119,12 +183,27 @@ pub enum Event {
     },
     /// The routing table expired or forgot an entry.
     Table(TableEvent),
-    /// A Sealed message for this node arrived (open it with `spec/05`).
-    Delivered {
-        /// Its header's message id.
-        message_id: u32,
-        /// The `SealedMessage` bytes.
-        payload: Bytes,
+    /// A message for this node arrived, authenticated by sealed sender
+    /// (`spec/05`); a receipt went back if the sender asked for one.
+    Received {
+        /// The sender's address.
+        from: Address,
+        /// The sender's timestamp, Unix ms.
+        timestamp_ms: u64,
+        /// The content.
+        content: Bytes,
+    },
+    /// The receipt for one of our messages arrived.
+    DeliveryConfirmed {
+        /// The message.
+        handle: MessageHandle,
+    },
+    /// No receipt came for one of our messages after every retry.
+    DeliveryFailed {
+        /// The message.
+        handle: MessageHandle,
+        /// Its destination.
+        destination: Address,
     },
     /// A path response answered our request.
     PathFound {
@@ -152,6 +231,25 @@ pub enum Event {
     AnnounceDropped(Dropped),
 }
 
+/// What sending and opening messages needs (`spec/05`).
+#[derive(Debug)]
+struct Messaging {
+    certificate: SenderCertificate,
+    receiver: Receiver,
+}
+
+/// A sealed message delivered here: its SHA-256, and whom to send the
+/// receipt to with which key when a retry of it arrives.
+type ReceivedDigest = ([u8; 32], Option<(Address, ReceiptKey)>);
+
+/// One of our messages awaiting its receipt.
+#[derive(Debug, Clone)]
+struct Outgoing {
+    destination: Address,
+    key: ReceiptKey,
+    sealed: Bytes,
+}
+
 /// The sans-IO mesh node.
 #[derive(Debug)]
 pub struct MeshNode {
@@ -167,17 +265,29 @@ pub struct MeshNode {
     now: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    rng: ChaCha20Rng,
+    store: MessageStore,
+    messaging: Option<Messaging>,
+    tracker: DeliveryTracker,
+    outbox: BTreeMap<MessageHandle, Outgoing>,
+    by_receipt_id: BTreeMap<[u8; 8], MessageHandle>,
+    next_handle: u64,
+    received: VecDeque<ReceivedDigest>,
 }
 
 impl MeshNode {
     /// A node for `identity`; its first announce gets `first_sequence`
-    /// (persisted by the driver, `spec/10` §4.6).
-    pub fn new(identity: Identity, config: NodeConfig, first_sequence: u32) -> Result<Self> {
-        if config.hop_limit > MAX_HOP_LIMIT || config.max_pending == 0 {
-            return Err(Error::InvalidConfig(
-                "hop limit at most 15, at least one pending transmit and event",
-            ));
-        }
+    /// (persisted by the driver, `spec/10` §4.6). `rng` seeds the node's
+    /// own generator (message and request ids, receipt keys, jitter).
+    pub fn new(
+        identity: Identity,
+        config: NodeConfig,
+        first_sequence: u32,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut seed = [0; 32];
+        rng.fill_bytes(&mut seed);
         let address = identity.public().address();
         Ok(MeshNode {
             table: RoutingTable::new(address, config.routing)?,
@@ -192,7 +302,45 @@ impl MeshNode {
             now: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            rng: ChaCha20Rng::from_seed(seed),
+            store: MessageStore::new(config.store)?,
+            messaging: None,
+            tracker: DeliveryTracker::new(config.retry, config.max_outstanding)?,
+            outbox: BTreeMap::new(),
+            by_receipt_id: BTreeMap::new(),
+            next_handle: 0,
+            received: VecDeque::new(),
         })
+    }
+
+    /// Gives the node what it needs to send messages (its sender
+    /// certificate, `spec/05` §4) and to open them (the trust roots whose
+    /// certificates it accepts).
+    pub fn enable_messaging(
+        &mut self,
+        certificate: SenderCertificate,
+        roots: Vec<TrustRoot>,
+        receiver: ReceiverConfig,
+    ) -> Result<()> {
+        // Checks that the certificate is ours.
+        qpc_crypto::sealed_sender::Sender::new(&self.identity, certificate.clone())?;
+        let secret = self.identity.to_secret_bytes();
+        let own = Identity::from_secret_bytes(&secret[..])?;
+        self.messaging = Some(Messaging {
+            certificate,
+            receiver: Receiver::new(own, roots, receiver),
+        });
+        Ok(())
+    }
+
+    /// The message store (read only).
+    pub fn store(&self) -> &MessageStore {
+        &self.store
+    }
+
+    /// Our messages still awaiting a receipt.
+    pub fn outstanding(&self) -> usize {
+        self.outbox.len()
     }
 
     /// This node's address.
@@ -252,47 +400,6 @@ impl MeshNode {
         Ok(())
     }
 
-    /// Sends a `SealedMessage` (`spec/05`) to `destination`: along its route,
-    /// or flooded with a path request when no route is known (§5.4).
-    pub fn send_sealed(
-        &mut self,
-        destination: Address,
-        sealed: Bytes,
-        now: u64,
-        rng: &mut impl CryptoRng,
-    ) -> Result<()> {
-        self.advance(now);
-        if sealed.is_empty() {
-            return Err(Error::Wire(qpc_wire::Error::Truncated));
-        }
-        let header = Header {
-            message_type: MessageType::Sealed,
-            hop_count: 0,
-            hop_limit: self.config.hop_limit,
-            destination,
-            message_id: rng.next_u32(),
-            hop_id: None,
-        };
-        self.dedupe.first_sighting(&header);
-        let packet = SealedPacket {
-            header,
-            payload: sealed,
-        };
-        match self.table.forwarding(&destination, now) {
-            Forwarding::Local => self.push_event(Event::Delivered {
-                message_id: packet.header.message_id,
-                payload: packet.payload,
-            }),
-            Forwarding::NextHop(route) => self.send_forwarded(packet, route.next_hop),
-            Forwarding::Flood => {
-                self.flood(&Message::Sealed(packet), None);
-                self.request_path(destination, now, rng);
-            }
-        }
-        self.flush(now);
-        Ok(())
-    }
-
     /// Takes one datagram received on `link` (`spec/10` §7.1).
     pub fn handle_datagram(&mut self, link: LinkId, bytes: Bytes, now: u64) {
         self.advance(now);
@@ -305,10 +412,13 @@ impl MeshNode {
         self.flush(now);
     }
 
-    /// Applies expiry and sends the announces the budgets now allow.
+    /// Applies expiry, retries stored and unconfirmed messages, and sends
+    /// the announces the budgets now allow.
     pub fn handle_timeout(&mut self, now: u64) {
         self.advance(now);
         self.table.handle_timeout(now);
+        self.store_timeout(now);
+        self.delivery_timeout(now);
         self.flush(now);
     }
 
@@ -316,7 +426,12 @@ impl MeshNode {
     pub fn poll_timeout(&self) -> Option<u64> {
         let table = self.table.poll_timeout();
         let scheduler = self.scheduler.poll_timeout(self.now);
-        table.into_iter().chain(scheduler).min()
+        let store = self.store.poll_timeout();
+        let tracker = self.tracker.poll_timeout();
+        [table, scheduler, store, tracker]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next datagram to send.
@@ -372,7 +487,19 @@ impl MeshNode {
             let packet = AnnouncePacket::from_envelope_known(envelope, known)?;
             return self.on_announce(link, link_cost, packet, now);
         }
+        if header.message_type == MessageType::HopAck {
+            let ack = crate::receipt::HopAck::from_envelope(envelope)?;
+            self.on_hop_ack(link, ack);
+            return Ok(());
+        }
+        // Data named to us (or on a point-to-point link) asks for custody:
+        // a duplicate means our HopAck was lost, so it is acknowledged again.
+        let custody = header.message_type.is_data()
+            && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
         if !self.dedupe.first_sighting(header) {
+            if custody {
+                self.send_hop_ack(link, header);
+            }
             return Ok(());
         }
         match Message::from_envelope(envelope)? {
@@ -385,7 +512,19 @@ impl MeshNode {
                 self.on_path_response(link, link_cost, response, now)
             }
             Message::Sealed(packet) => {
-                self.on_sealed(link, packet, now);
+                let envelope = Envelope {
+                    header: packet.header,
+                    body: packet.payload,
+                };
+                self.on_data(link, envelope, custody, now);
+                Ok(())
+            }
+            Message::Receipt(receipt) => {
+                self.on_data(link, receipt.to_envelope(), custody, now);
+                Ok(())
+            }
+            Message::HopAck(ack) => {
+                self.on_hop_ack(link, ack);
                 Ok(())
             }
             Message::KeyRequest(request) => {
@@ -414,6 +553,9 @@ impl MeshNode {
             destination,
             decision: outcome.decision,
         });
+        if outcome.decision.accepted() {
+            self.release_stored(destination, now);
+        }
         let Some(route) = self.table.route(&destination, now) else {
             return Ok(());
         };
@@ -500,6 +642,9 @@ impl MeshNode {
             destination,
             decision: outcome.decision,
         });
+        if outcome.decision.accepted() {
+            self.release_stored(destination, now);
+        }
         let key = (MessageType::PathRequest, destination, response.request_id);
         if self.finish_own_request(key) {
             self.push_event(Event::PathFound { destination });
@@ -533,53 +678,8 @@ impl MeshNode {
         Ok(())
     }
 
-    fn on_sealed(&mut self, link: LinkId, packet: SealedPacket, now: u64) {
-        let header = &packet.header;
-        if header.destination == self.address() {
-            self.push_event(Event::Delivered {
-                message_id: header.message_id,
-                payload: packet.payload,
-            });
-            return;
-        }
-        if !self.relays() {
-            self.push_event(Event::Dropped {
-                destination: header.destination,
-                reason: DropReason::NotTransport,
-            });
-            return;
-        }
-        let Some(next) = header.relayed(None) else {
-            self.push_event(Event::Dropped {
-                destination: header.destination,
-                reason: DropReason::HopLimit,
-            });
-            return;
-        };
-        let packet = SealedPacket {
-            header: next,
-            payload: packet.payload,
-        };
-        match self.table.forwarding(&packet.header.destination, now) {
-            Forwarding::NextHop(route) => self.send_forwarded(packet, route.next_hop),
-            _ => self.flood(&Message::Sealed(packet), Some(link)),
-        }
-    }
-
-    /// Sends a forwarded-type message to a next hop, naming it on shared links.
-    fn send_forwarded(&mut self, mut packet: SealedPacket, next: Neighbour) {
-        packet.header.hop_id = if self.shared(next.link) {
-            next.hop_id
-        } else {
-            None
-        };
-        let destination = packet.header.destination;
-        self.transmit(next.link, destination, &Message::Sealed(packet));
-    }
-
     /// Sends `message` on every link but a point-to-point `arrived_on`; on
-    /// shared links flooded types name us as transmitter, forwarded types
-    /// name no next hop.
+    /// shared links flooded types name us as transmitter.
     fn flood(&mut self, message: &Message, arrived_on: Option<LinkId>) {
         let links = self.flood_links(arrived_on);
         let destination = message.header().destination;
@@ -597,13 +697,6 @@ impl MeshNode {
                     let Some(copy) = copy else { continue };
                     Message::PathRequest(copy)
                 }
-                Message::Sealed(s) => Message::Sealed(SealedPacket {
-                    header: Header {
-                        hop_id: None,
-                        ..s.header.clone()
-                    },
-                    payload: s.payload.clone(),
-                }),
                 other => other.clone(),
             };
             self.transmit(link, destination, &copy);
@@ -620,11 +713,11 @@ impl MeshNode {
             .collect()
     }
 
-    fn request_path(&mut self, destination: Address, now: u64, rng: &mut impl CryptoRng) {
+    fn request_path(&mut self, destination: Address, now: u64) {
         if self.own_request_pending(MessageType::PathRequest, destination, now) {
             return;
         }
-        let request = PathRequest::new(destination, self.config.hop_limit, None, rng);
+        let request = PathRequest::new(destination, self.config.hop_limit, None, &mut self.rng);
         self.start_own_request(request.header(), now);
         self.flood(&Message::PathRequest(request), None);
     }
@@ -665,10 +758,12 @@ impl MeshNode {
     /// route if one is known, else flooded (§6.3). The answer arrives as
     /// [`Event::KeyFetched`]; on links whose MTU is below 1287 bytes it is
     /// dropped until the LoRa link layer fragments (`spec/11`, planned).
-    pub fn request_key(&mut self, destination: Address, now: u64, rng: &mut impl CryptoRng) {
+    pub fn request_key(&mut self, destination: Address, now: u64) {
         self.advance(now);
         if !self.own_request_pending(MessageType::KeyRequest, destination, now) {
-            let request = KeyRequest::new(destination, self.config.hop_limit, self.hop_id(), rng);
+            let hop_id = self.hop_id();
+            let request =
+                KeyRequest::new(destination, self.config.hop_limit, hop_id, &mut self.rng);
             self.start_own_request(request.header(), now);
             self.send_key_request(request, None, now);
         }
@@ -801,9 +896,14 @@ impl MeshNode {
     }
 
     fn transmit(&mut self, link: LinkId, destination: Address, message: &Message) {
-        let Ok(bytes) = message.to_bytes() else {
-            return;
-        };
+        if let Ok(bytes) = message.to_bytes() {
+            self.transmit_bytes(link, destination, bytes);
+        }
+    }
+
+    /// Queues a datagram; `false` (with a drop event) if it exceeds the
+    /// link's MTU.
+    fn transmit_bytes(&mut self, link: LinkId, destination: Address, bytes: Vec<u8>) -> bool {
         let mtu = self.links.get(&link).map_or(0, |l| l.mtu);
         if bytes.len() > mtu {
             self.push_event(Event::Dropped {
@@ -813,12 +913,13 @@ impl MeshNode {
                     mtu,
                 },
             });
-            return;
+            return false;
         }
         if self.transmits.len() == self.config.max_pending {
             self.transmits.pop_front();
         }
         self.transmits.push_back(Transmit { link, bytes });
+        true
     }
 
     fn push_event(&mut self, event: Event) {

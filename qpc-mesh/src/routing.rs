@@ -335,6 +335,22 @@ impl RoutingTable {
         Ok(outcome(Decision::NotFeasible, false, None))
     }
 
+    /// Forgets the route to `destination` if it goes through `via`, whose
+    /// link stayed silent (§12.2): the next advert of any sequence number
+    /// installs a route again, so a path response can lead around a link
+    /// that works in one direction only. `true` if it did.
+    pub fn break_route(&mut self, destination: &Address, via: &Neighbour, now: u64) -> bool {
+        self.expire(now);
+        let through_via = self.entries.get(destination).is_some_and(|e| {
+            e.next_hop.link == via.link && (via.hop_id.is_none() || e.next_hop.hop_id == via.hop_id)
+        });
+        if through_via {
+            self.entries.remove(destination);
+            self.push_event(TableEvent::Forgotten(*destination));
+        }
+        through_via
+    }
+
     /// The live route to `destination`, if any.
     pub fn route(&self, destination: &Address, now: u64) -> Option<Route> {
         let entry = self.entries.get(destination)?;

@@ -228,6 +228,7 @@ mod tests {
                 Identity::from_seeds(&[n; 32], &[n; 32]),
                 NodeConfig::default(),
                 1,
+                &mut rand_chacha::ChaCha20Rng::from_seed([n; 32]),
             )
             .unwrap();
             let link = LinkConfig {

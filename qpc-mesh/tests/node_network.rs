@@ -1,11 +1,14 @@
 //! `MeshNode`s in the simulator: announces flood under their airtime budget
 //! and converge to loop-free next hops (also with loss), Sealed messages
-//! follow them hop by hop, a node without a route finds one with a path
-//! request, and hostile datagrams change nothing.
+//! follow them hop by hop with custody hand-off and come back confirmed by
+//! receipts, a node without a route finds one with a path request, and
+//! hostile datagrams change nothing.
 
 use bytes::Bytes;
+use qpc_crypto::certificate::Issuer;
 use qpc_crypto::identity::{Address, Identity};
-use qpc_mesh::node::{Event, LinkConfig, MeshNode, NodeConfig};
+use qpc_crypto::sealed_sender::ReceiverConfig;
+use qpc_mesh::node::{Event, LinkConfig, MeshNode, MessageHandle, NodeConfig};
 use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::Forwarding;
 use qpc_mesh::sim::{RadioConfig, Simulator, Stats, RADIO};
@@ -13,15 +16,26 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 const BITRATE: u64 = 50_000;
+/// Sealed first-contact messages are about 1.4 KB (no fragmentation yet).
+const DATA_MTU: usize = 2048;
 
 fn node(i: usize) -> MeshNode {
-    node_with_mtu(i, 222)
+    node_with_mtu(i, DATA_MTU)
 }
 
 fn node_with_mtu(i: usize, mtu: usize) -> MeshNode {
     let n = i as u8;
     let identity = Identity::from_seeds(&[n + 1; 32], &[n + 101; 32]);
-    let mut node = MeshNode::new(identity, NodeConfig::default(), 1).unwrap();
+    let issuer = Issuer::from_seed(&[77; 32]);
+    let certificate = issuer.issue(identity.public(), u64::MAX);
+    let mut rng = ChaCha20Rng::from_seed([n; 32]);
+    let mut node = MeshNode::new(identity, NodeConfig::default(), 1, &mut rng).unwrap();
+    node.enable_messaging(
+        certificate,
+        vec![issuer.trust_root().clone()],
+        ReceiverConfig::default(),
+    )
+    .unwrap();
     let link = LinkConfig {
         mtu,
         cost: 9,
@@ -33,7 +47,7 @@ fn node_with_mtu(i: usize, mtu: usize) -> MeshNode {
 }
 
 fn sim(n: usize, loss_permille: u16, seed: u8) -> Simulator<ChaCha20Rng> {
-    sim_with_mtu(n, loss_permille, seed, 222)
+    sim_with_mtu(n, loss_permille, seed, DATA_MTU)
 }
 
 fn sim_with_mtu(n: usize, loss_permille: u16, seed: u8, mtu: usize) -> Simulator<ChaCha20Rng> {
@@ -94,10 +108,26 @@ fn delivered(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<Bytes> {
     s.events()
         .iter()
         .filter_map(|(_, n, e)| match e {
-            Event::Delivered { payload, .. } if *n == i => Some(payload.clone()),
+            Event::Received { content, .. } if *n == i => Some(content.clone()),
             _ => None,
         })
         .collect()
+}
+
+fn confirmed(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<MessageHandle> {
+    s.events()
+        .iter()
+        .filter_map(|(_, n, e)| match e {
+            Event::DeliveryConfirmed { handle } if *n == i => Some(*handle),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Node `from` sends `content` to node `to`.
+fn send(s: &mut Simulator<ChaCha20Rng>, from: usize, to: usize, content: &[u8]) -> MessageHandle {
+    let (now, recipient) = (s.now(), s.node(to).identity().clone());
+    s.node_mut(from).send(&recipient, content, now).unwrap()
 }
 
 #[test]
@@ -120,18 +150,20 @@ fn announces_converge_along_a_chain_and_sealed_follows_next_hops() {
     assert_eq!((route.metric, route.hops), (27, 3));
 
     let before = s.stats();
-    let mut rng = ChaCha20Rng::from_seed([7; 32]);
-    let payload = Bytes::from_static(b"a sealed message, opaque to relays");
-    let (now, dest) = (s.now(), address(&s, 3));
-    s.node_mut(0)
-        .send_sealed(dest, payload.clone(), now, &mut rng)
-        .unwrap();
+    let payload = b"a sealed message, opaque to relays";
+    let now = s.now();
+    let handle = send(&mut s, 0, 3, payload);
     s.run_until(now + 5_000);
-    assert_eq!(delivered(&s, 3), vec![payload]);
-    // Three transmissions (0, 1, 2), heard by one, two and two neighbours.
+    assert_eq!(delivered(&s, 3), vec![Bytes::from_static(payload)]);
+    assert_eq!(confirmed(&s, 0), vec![handle]);
+    assert!(s.node(0).store().is_empty() && s.node(1).store().is_empty());
+    assert_eq!(s.node(0).outstanding(), 0);
+    // The message and the receipt cross three links each, every copy
+    // acknowledged by its next hop: 12 transmissions, each heard by one
+    // (ends of the chain) or two neighbours.
     let after = s.stats();
-    assert_eq!(after.transmissions - before.transmissions, 3);
-    assert_eq!(after.receptions - before.receptions, 5);
+    assert_eq!(after.transmissions - before.transmissions, 12);
+    assert_eq!(after.receptions - before.receptions, 20);
 }
 
 #[test]
@@ -143,13 +175,18 @@ fn overhearing_a_forwarded_message_does_not_block_it() {
     announce_all(&mut s);
     s.run_until(60_000);
     assert_eq!(walk(&s, 0, 3), vec![0, 1, 2, 3]);
-    let mut rng = ChaCha20Rng::from_seed([3; 32]);
-    let (now, dest) = (s.now(), address(&s, 3));
-    s.node_mut(0)
-        .send_sealed(dest, Bytes::from_static(b"overheard"), now, &mut rng)
-        .unwrap();
+    let now = s.now();
+    send(&mut s, 0, 3, b"overheard");
     s.run_until(now + 5_000);
     assert_eq!(delivered(&s, 3).len(), 1);
+    // Node 2 heard 0's announce directly, but 0 does not hear 2: the receipt
+    // waits for 2's three unanswered hand-overs (10 s apart), then 2 forgets
+    // that route, asks for a path and is answered through node 1.
+    assert!(confirmed(&s, 0).is_empty());
+    s.run_until(now + 60_000);
+    assert_eq!(confirmed(&s, 0).len(), 1);
+    assert_eq!(walk(&s, 2, 0), vec![2, 1, 0]);
+    assert_eq!(delivered(&s, 3).len(), 1, "delivered once");
 }
 
 #[test]
@@ -186,11 +223,8 @@ fn a_late_node_finds_a_route_with_a_path_request() {
     announce_all(&mut s);
     s.run_until(60_000);
     s.connect(3, 4);
-    let mut rng = ChaCha20Rng::from_seed([9; 32]);
     let (now, dest) = (s.now(), address(&s, 0));
-    s.node_mut(4)
-        .send_sealed(dest, Bytes::from_static(b"first contact"), now, &mut rng)
-        .unwrap();
+    send(&mut s, 4, 0, b"first contact");
     s.run_until(now + 10_000);
     let found = s
         .events()
@@ -200,8 +234,9 @@ fn a_late_node_finds_a_route_with_a_path_request() {
     assert_eq!(walk(&s, 4, 0), vec![4, 3, 2, 1, 0]);
     let route = s.node(4).routing_table().route(&dest, s.now()).unwrap();
     assert_eq!(route.metric, 36);
-    // The flooded Sealed copy reached node 0 too.
+    // The message waited in node 4's store for the path, then went along it.
     assert_eq!(delivered(&s, 0).len(), 1);
+    assert_eq!(confirmed(&s, 4).len(), 1);
 }
 
 /// A 3 x 3 grid with reception loss, announcing every minute.
@@ -272,9 +307,8 @@ fn the_x_wing_key_is_fetched_along_the_route_where_the_mtu_allows() {
         announce_all(&mut s);
         s.run_until(60_000);
         let (now, dest) = (s.now(), address(&s, 3));
-        let mut rng = ChaCha20Rng::from_seed([5; 32]);
         let before = s.stats().transmissions;
-        s.node_mut(0).request_key(dest, now, &mut rng);
+        s.node_mut(0).request_key(dest, now);
         s.run_until(now + 10_000);
         let fetched: Vec<_> = s
             .events()

@@ -164,7 +164,17 @@ def sign(seed, label, message):
 # 10 §3: the envelope header
 # --------------------------------------------------------------------------
 
-TYPES = {1: "announce", 2: "path_request", 3: "path_response", 4: "sealed", 5: "key_request", 6: "key_response"}
+TYPES = {
+    1: "announce",
+    2: "path_request",
+    3: "path_response",
+    4: "sealed",
+    5: "key_request",
+    6: "key_response",
+    7: "receipt",
+    8: "hop_ack",
+}
+RECEIPT_ID_LABEL = b"qpc mesh receipt id v1"
 CODES = {v: k for k, v in TYPES.items()}
 
 
@@ -315,6 +325,23 @@ def decode_message(data):
             transmitter=tx.hex(),
             public_identity=identity.hex(),
         )
+    elif t == "receipt":
+        key = c.take(16)  # 10 §8.3 R1
+        if c.left():
+            raise Reject("trailing_bytes")
+        out.update(
+            destination=h["destination"].hex(),
+            message_id=h["message_id"],
+            next_hop=hx(h["hop_id"]),
+            receipt_key=key.hex(),
+            receipt_id=sha256(RECEIPT_ID_LABEL, key)[:8].hex(),
+        )
+    elif t == "hop_ack":
+        if h["hop_limit"] != 0 or h["hop_id"] is not None:  # 10 §8.2 C1
+            raise Reject("malformed")
+        if c.left():  # C2
+            raise Reject("trailing_bytes")
+        out.update(destination=h["destination"].hex(), message_id=h["message_id"])
     else:
         body = c.rest()
         if not body:
@@ -341,6 +368,11 @@ def encode_decoded(d):
     if t == "key_response":
         head = write_header(t, count, limit, unhex(d["address"]), d["request_id"], unhex(d["next_hop"]))
         return head + unhex(d["transmitter"]) + unhex(d["public_identity"])
+    if t == "receipt":
+        head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
+        return head + unhex(d["receipt_key"])
+    if t == "hop_ack":
+        return write_header(t, count, limit, unhex(d["destination"]), d["message_id"], None)
     head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
     return head + unhex(d["payload"])
 
@@ -634,6 +666,25 @@ def check_decode(v):
     return None if encode_decoded(got) == data else "re-encoding differs"
 
 
+def check_mesh_data(v):
+    """10 §8.3: flags (bit 0: a receipt key follows; other bits refused),
+    the key, the content."""
+    data = bytes.fromhex(v["encoded"])
+    try:
+        c = Cursor(data)
+        flags = c.take(1)[0]
+        if flags & ~1:
+            raise Reject("malformed")
+        key = c.take(16).hex() if flags else None
+        got = {"receipt_key": key, "content": c.rest().hex()}
+    except Reject as e:
+        return None if v.get("expected_error") == e.cls else f"error {e.cls}, vector {v.get('expected_error')}"
+    if "expected_error" in v:
+        return f"accepted, vector says {v['expected_error']}"
+    want = {"receipt_key": v["receipt_key"], "content": v["content"]}
+    return None if got == want else f"decoded {got}"
+
+
 def check_relay(v):
     """10 §5.3 / §6.1: one more hop, cost = cost + link cost (saturating) for
     announces, the relay's hop id (or none), nothing at the hop limit."""
@@ -654,6 +705,7 @@ CHECKS = {
     "envelope": check_envelope,
     "announce": check_announce_vector,
     "decode": check_decode,
+    "mesh_data": check_mesh_data,
     "relay": check_relay,
     "routing": run_routing,
     "rebroadcast": run_rebroadcast,

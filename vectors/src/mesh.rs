@@ -7,6 +7,7 @@ use qpc_crypto::identity::Identity;
 use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities, CONTEXT};
 use qpc_mesh::envelope::{Envelope, Header, HopId};
 use qpc_mesh::message::Message;
+use qpc_mesh::receipt::MeshData;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -125,6 +126,25 @@ pub enum MeshCase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_error: Option<String>,
     },
+    /// Decode the sealed content of a mesh message (§8.3).
+    MeshData {
+        /// The content bytes.
+        #[serde(with = "hex::serde")]
+        encoded: Vec<u8>,
+        /// The receipt key, or null (positive vectors).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "present"
+        )]
+        receipt_key: Option<Option<HexBytes>>,
+        /// The application content (positive vectors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<HexBytes>,
+        /// The error class (negative vectors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_error: Option<String>,
+    },
     /// What a relay transmits on after accepting a flooded message (§5.3,
     /// §6.1): an Announce (with `cost` = its metric) or a PathRequest.
     Relay {
@@ -156,6 +176,12 @@ pub enum MeshCase {
         /// The steps.
         steps: Vec<RebroadcastStep>,
     },
+}
+
+/// A field that is present (possibly null) as `Some`; absent is `None`
+/// through `#[serde(default)]`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<HexBytes>>, D::Error> {
+    Option::<HexBytes>::deserialize(d).map(Some)
 }
 
 /// An 8-byte hop id as hex.
@@ -193,6 +219,8 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         Sealed => "sealed",
         KeyRequest => "key_request",
         KeyResponse => "key_response",
+        Receipt => "receipt",
+        HopAck => "hop_ack",
     }
 }
 
@@ -277,6 +305,17 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             "transmitter": hex::encode(r.transmitter.0),
             "public_identity": hex::encode(r.identity.to_bytes()),
         }),
+        Message::Receipt(r) => json!({
+            "destination": hex::encode(r.destination.as_bytes()),
+            "message_id": r.message_id,
+            "next_hop": hex_id(r.next_hop),
+            "receipt_key": hex::encode(r.key.0),
+            "receipt_id": hex::encode(r.key.id()),
+        }),
+        Message::HopAck(a) => json!({
+            "destination": hex::encode(a.destination.as_bytes()),
+            "message_id": a.message_id,
+        }),
     };
     merge(common, specific)
 }
@@ -355,6 +394,26 @@ fn check_decode(
     }
 }
 
+fn check_mesh_data(
+    encoded: &[u8],
+    receipt_key: &Option<Option<HexBytes>>,
+    content: &Option<HexBytes>,
+    expected_error: &Option<String>,
+) -> Result<(), String> {
+    let got = MeshData::decode(Bytes::copy_from_slice(encoded));
+    match (receipt_key, content, expected_error) {
+        (Some(key), Some(content), None) => {
+            let data = got.map_err(|e| format!("rejected: {e}"))?;
+            let got_key = data.receipt.as_ref().map(|k| &k.0[..]);
+            expect_eq("receipt key", got_key, key.as_ref().map(|k| &k.0[..]))?;
+            expect_eq("content", &data.content[..], &content.0[..])?;
+            expect_eq("re-encoding", &data.to_bytes()[..], encoded)
+        }
+        (None, None, Some(class)) => expect_error(class, got),
+        _ => Err("either receipt_key and content, or expected_error".into()),
+    }
+}
+
 impl Vector for MeshVector {
     fn name(&self) -> &str {
         &self.name
@@ -420,6 +479,12 @@ impl Vector for MeshVector {
                 decoded,
                 expected_error,
             } => check_decode(encoded, decoded, expected_error),
+            MeshCase::MeshData {
+                encoded,
+                receipt_key,
+                content,
+                expected_error,
+            } => check_mesh_data(encoded, receipt_key, content, expected_error),
             MeshCase::Relay {
                 received,
                 link_cost,

@@ -95,6 +95,22 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     );
     add(
         t,
+        "raw-receipt",
+        cat(&[&[RAW, 0x37, 0x27], &[0x44; 20], &[0x55; 8], &[0x66; 16]]),
+    );
+    add(
+        t,
+        "raw-receipt-truncated",
+        cat(&[&[RAW, 0x27, 0x27], &[0x44; 20], &[0x66; 15]]),
+    );
+    add(t, "raw-hop-ack", cat(&[&[RAW, 0x28, 0x00], &[0x44; 20]]));
+    add(
+        t,
+        "raw-hop-ack-hop-limit",
+        cat(&[&[RAW, 0x28, 0x01], &[0x44; 20]]),
+    );
+    add(
+        t,
         "raw-announce-truncated",
         cat(&[&[RAW], &announce[..announce.len() - 1]]),
     );
@@ -215,7 +231,7 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     add(
         t,
         "build-type",
-        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x06)])]),
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x0b)])]),
     );
     add(
         t,

@@ -2,6 +2,7 @@
 //! variants and transcripts whose expected values qpc computes (and
 //! `vectors/independent/check_mesh.py` re-derives).
 
+use bytes::Bytes;
 use qpc_crypto::identity::{Address, Identity, SignatureContext};
 use qpc_mesh::announce::{signed_message, Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, Header, HopId, MessageType};
@@ -9,6 +10,7 @@ use qpc_mesh::key_request::{KeyRequest, KeyResponse};
 use qpc_mesh::message::Message;
 use qpc_mesh::path_request::{PathRequest, PathResponse};
 use qpc_mesh::rebroadcast::AnnounceScheduler;
+use qpc_mesh::receipt::{HopAck, MeshData, Receipt, ReceiptKey};
 use qpc_mesh::routing::{LinkId, RoutingTable};
 use sha2::{Digest, Sha256};
 
@@ -229,6 +231,7 @@ pub fn generate() -> String {
     vectors.extend(messages::envelope_vectors(&c));
     vectors.extend(messages::announce_vectors(&c));
     vectors.extend(messages::decode_vectors(&c));
+    vectors.extend(messages::mesh_data_vectors());
     vectors.extend(scripts::relay_vectors(&c));
     vectors.extend(scripts::routing_vectors(&c));
     vectors.extend(scripts::rebroadcast_vectors(&c));

@@ -175,9 +175,9 @@ pub(super) fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
             "unknown_message_type",
         ),
         (
-            "envelope-type-7",
-            "the first unassigned type (H3)",
-            with_first(0x27),
+            "envelope-type-10",
+            "the first unassigned type (H3; 9 is reserved for broadcast channels)",
+            with_first(0x2a),
             "unknown_message_type",
         ),
         (
@@ -189,7 +189,7 @@ pub(super) fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
         (
             "envelope-type-before-truncation",
             "an unknown type in a 1-byte datagram: H3 fires before H4",
-            vec![0x27],
+            vec![0x2a],
             "unknown_message_type",
         ),
         (
@@ -272,6 +272,31 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     .to_bytes()
     .expect("sealed encodes");
     let key_response = key_response_of(&c.dave, Some(c.carol.hop_id()), c.dave.hop_id());
+    let receipt_of = |next_hop| {
+        Receipt {
+            destination: c.alice.address(),
+            message_id: 0x7e57_0001,
+            hop_count: 2,
+            hop_limit: 7,
+            next_hop,
+            key: ReceiptKey(
+                crate::deterministic_bytes("mesh receipt key", 16)
+                    .try_into()
+                    .expect("16 bytes"),
+            ),
+        }
+        .to_envelope()
+        .to_bytes()
+        .expect("receipt encodes")
+    };
+    let receipt = receipt_of(Some(c.carol.hop_id()));
+    let receipt_without_hop = receipt_of(None);
+    let hop_ack = HopAck {
+        destination: c.dave.address(),
+        message_id: 0x0bad_cafe,
+    }
+    .to_bytes()
+    .expect("hop ack encodes");
     let positives: Vec<(&str, &str, Vec<u8>)> = vec![
         (
             "decode-announce-origin",
@@ -339,6 +364,21 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             "decode-key-response",
             "dave's PublicIdentity answering a key request, to a named next hop (1287 bytes)",
             key_response.clone(),
+        ),
+        (
+            "decode-receipt-next-hop",
+            "a delivery receipt for alice forwarded to a named next hop (46 bytes)",
+            receipt.clone(),
+        ),
+        (
+            "decode-receipt-point-to-point",
+            "a delivery receipt on a point-to-point link: no hop id (38 bytes)",
+            receipt_without_hop.clone(),
+        ),
+        (
+            "decode-hop-ack",
+            "carol takes custody of the Sealed message above: a bare 22-byte header",
+            hop_ack.clone(),
         ),
     ];
     for (name, description, encoded) in positives {
@@ -581,9 +621,43 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
         ),
         (
             "decode-unknown-type",
-            "a genuine announce body under the unassigned type 7",
-            [&[0x27], &genuine[1..]].concat(),
+            "a genuine announce body under the unassigned type 10",
+            [&[0x2a], &genuine[1..]].concat(),
             "unknown_message_type",
+        ),
+        (
+            "decode-receipt-truncated",
+            "a receipt with a 15-byte key (R1)",
+            receipt[..receipt.len() - 1].to_vec(),
+            "truncated",
+        ),
+        (
+            "decode-receipt-trailing",
+            "a receipt with a byte after its key (R1)",
+            [&receipt[..], &[0]].concat(),
+            "trailing_bytes",
+        ),
+        (
+            "decode-hop-ack-hop-limit",
+            "a hop ack with hop limit 1: it would be relayed (C1)",
+            {
+                let mut b = hop_ack.clone();
+                b[1] = 0x01;
+                b
+            },
+            "malformed",
+        ),
+        (
+            "decode-hop-ack-hop-id",
+            "a hop ack naming a hop id (C1)",
+            [&[hop_ack[0] | 0x10], &hop_ack[1..], &c.carol.hop_id().0[..]].concat(),
+            "malformed",
+        ),
+        (
+            "decode-hop-ack-body",
+            "a hop ack with a body (C2)",
+            [&hop_ack[..], &[0]].concat(),
+            "trailing_bytes",
         ),
     ];
     for (name, description, encoded, error) in negatives {
@@ -593,6 +667,75 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             MeshCase::Decode {
                 encoded,
                 decoded: None,
+                expected_error: Some(error.into()),
+            },
+        ));
+    }
+    out
+}
+
+/// Sealed content of mesh messages (§8.3), accepted and refused.
+pub(super) fn mesh_data_vectors() -> Vec<MeshVector> {
+    let key: [u8; 16] = crate::deterministic_bytes("mesh receipt key", 16)
+        .try_into()
+        .expect("16 bytes");
+    let with_key = MeshData {
+        receipt: Some(ReceiptKey(key)),
+        content: Bytes::from_static(b"see you at 3"),
+    }
+    .to_bytes();
+    let positives = [
+        (
+            "mesh-data-with-receipt",
+            "flags 01, the receipt key, the content",
+            with_key.clone(),
+        ),
+        (
+            "mesh-data-no-receipt",
+            "flags 00: no receipt wanted, content follows",
+            [&[0][..], b"hi"].concat(),
+        ),
+        ("mesh-data-empty", "flags 00 and no content", vec![0]),
+    ];
+    let mut out: Vec<MeshVector> = positives
+        .into_iter()
+        .map(|(name, description, encoded)| {
+            let data = MeshData::decode(encoded.clone().into()).expect("positive");
+            vector(
+                name,
+                description,
+                MeshCase::MeshData {
+                    encoded,
+                    receipt_key: Some(data.receipt.map(|k| HexBytes(k.0.to_vec()))),
+                    content: Some(HexBytes(data.content.to_vec())),
+                    expected_error: None,
+                },
+            )
+        })
+        .collect();
+    let negatives = [
+        ("mesh-data-nothing", "no flags byte", vec![], "truncated"),
+        (
+            "mesh-data-short-key",
+            "flags 01 and a 15-byte key",
+            with_key[..16].to_vec(),
+            "truncated",
+        ),
+        (
+            "mesh-data-unknown-flag",
+            "flag bit 1 is not assigned",
+            vec![0x02, 0x61],
+            "malformed",
+        ),
+    ];
+    for (name, description, encoded, error) in negatives {
+        out.push(vector(
+            name,
+            description,
+            MeshCase::MeshData {
+                encoded,
+                receipt_key: None,
+                content: None,
                 expected_error: Some(error.into()),
             },
         ));

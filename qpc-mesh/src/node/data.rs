@@ -1,0 +1,435 @@
+//! The data path of [`MeshNode`] (`spec/10-mesh.md` §12): sending sealed
+//! messages, store-and-forward with custody hand-off, delivery to the
+//! recipient, and receipts back to the sender.
+
+use bytes::Bytes;
+use qpc_crypto::identity::{Address, PublicIdentity};
+use qpc_crypto::padding::Padding;
+use qpc_crypto::sealed_sender::{Kind, Sender};
+use rand_core::Rng;
+use sha2::{Digest, Sha256};
+
+use super::{DropReason, Event, MeshNode, MessageHandle, Outgoing};
+use crate::delivery::DeliveryEvent;
+use crate::envelope::{Envelope, Header, MessageType};
+use crate::receipt::{HopAck, MeshData, Receipt, ReceiptKey};
+use crate::routing::{Forwarding, LinkId, Neighbour};
+use crate::store::{Custody, Eviction, StoreKey, Stored};
+use crate::{Error, Result};
+
+/// The longest wait between path requests, as a multiple of
+/// `path_retry_ms`.
+const MAX_PATH_RETRY_DOUBLINGS: u8 = 5;
+
+impl MeshNode {
+    /// Seals `content` to `recipient` (sealed sender, `spec/05`, with a
+    /// receipt key inside) and sends it: along its route with custody
+    /// hand-off, or stored while a path is requested (§12). The receipt
+    /// arrives as [`Event::DeliveryConfirmed`]; without one the message is
+    /// sent again with backoff until [`Event::DeliveryFailed`].
+    pub fn send(
+        &mut self,
+        recipient: &PublicIdentity,
+        content: &[u8],
+        now: u64,
+    ) -> Result<MessageHandle> {
+        self.advance(now);
+        let destination = recipient.address();
+        if destination == self.address() {
+            return Err(Error::InvalidConfig("a node does not send to itself"));
+        }
+        if self.outbox.len() >= self.tracker.capacity() {
+            return Err(Error::Full("messages awaiting a receipt"));
+        }
+        let messaging = self
+            .messaging
+            .as_ref()
+            .ok_or(Error::InvalidConfig("messaging is not enabled"))?;
+        let key = ReceiptKey::random(&mut self.rng);
+        let data = MeshData {
+            receipt: Some(key.clone()),
+            content: Bytes::copy_from_slice(content),
+        };
+        let mut sealed_id = [0; 16];
+        self.rng.fill_bytes(&mut sealed_id);
+        let sender = Sender::new(&self.identity, messaging.certificate.clone())?;
+        let sealed: Bytes = sender
+            .seal(
+                recipient,
+                Kind::Message,
+                now,
+                sealed_id,
+                &data.to_bytes(),
+                Padding::Padme,
+                &mut self.rng,
+            )?
+            .into();
+        let handle = MessageHandle(self.next_handle);
+        self.next_handle += 1;
+        self.tracker
+            .track(handle.0, destination, now, &mut self.rng);
+        self.by_receipt_id.insert(key.id(), handle);
+        self.outbox.insert(
+            handle,
+            Outgoing {
+                destination,
+                key,
+                sealed: sealed.clone(),
+            },
+        );
+        self.originate(MessageType::Sealed, destination, sealed, now);
+        self.flush(now);
+        Ok(handle)
+    }
+
+    /// Sends a new data message of ours (a fresh envelope message id).
+    fn originate(&mut self, kind: MessageType, destination: Address, body: Bytes, now: u64) {
+        let header = Header {
+            message_type: kind,
+            hop_count: 0,
+            hop_limit: self.config.hop_limit,
+            destination,
+            message_id: self.rng.next_u32(),
+            hop_id: None,
+        };
+        self.dedupe.first_sighting(&header);
+        self.dispatch(Envelope { header, body }, now);
+    }
+
+    /// Stores a data message and sends it to the next hop of its route, or
+    /// asks for a path when there is none (§12.1).
+    fn dispatch(&mut self, envelope: Envelope, now: u64) {
+        let destination = envelope.header.destination;
+        let stored = Stored {
+            envelope,
+            expires_at: now.saturating_add(self.store.config().ttl_ms),
+            custody: Custody::AwaitingRoute {
+                retry_at: now.saturating_add(self.config.path_retry_ms),
+                requests: 0,
+            },
+        };
+        let key = (destination, stored.envelope.header.message_id);
+        let evicted = self.store.insert(stored);
+        self.report_evictions(evicted);
+        if self.store.get(&key).is_none() {
+            return;
+        }
+        match self.table.forwarding(&destination, now) {
+            Forwarding::NextHop(route) => self.hand_over(key, route.next_hop, 1, now),
+            _ => self.ask_for_path(key, 0, now),
+        }
+    }
+
+    /// Sends a stored message to `next_hop` (its `attempts`-th time) and
+    /// waits for its HopAck.
+    fn hand_over(&mut self, key: StoreKey, next_hop: Neighbour, attempts: u8, now: u64) {
+        let Some(stored) = self.store.get(&key) else {
+            return;
+        };
+        let mut header = stored.envelope.header.clone();
+        header.hop_id = if self.shared(next_hop.link) {
+            next_hop.hop_id
+        } else {
+            None
+        };
+        let datagram = Envelope {
+            header,
+            body: stored.envelope.body.clone(),
+        }
+        .to_bytes();
+        let sent = datagram.is_ok_and(|bytes| self.transmit_bytes(next_hop.link, key.0, bytes));
+        if !sent {
+            // Too large for the link (reported): it can never go this way.
+            self.store.remove(&key);
+            return;
+        }
+        self.store.set_custody(
+            &key,
+            Custody::AwaitingHopAck {
+                next_hop,
+                attempts,
+                retry_at: now.saturating_add(self.config.hop_ack_timeout_ms),
+            },
+        );
+    }
+
+    /// Puts a stored message back to awaiting a route and sends a path
+    /// request (its `requests + 1`-th); after the first went unanswered,
+    /// the message is also flooded once with the hop limit (§12.1).
+    fn ask_for_path(&mut self, key: StoreKey, requests: u8, now: u64) {
+        if requests == 1 {
+            self.flood_stored(&key);
+        }
+        let doublings = requests.min(MAX_PATH_RETRY_DOUBLINGS);
+        let wait = self.config.path_retry_ms.saturating_mul(1 << doublings);
+        self.store.set_custody(
+            &key,
+            Custody::AwaitingRoute {
+                retry_at: now.saturating_add(wait),
+                requests: requests.saturating_add(1),
+            },
+        );
+        self.request_path(key.0, now);
+    }
+
+    /// Floods a copy of a stored message, naming no next hop.
+    fn flood_stored(&mut self, key: &StoreKey) {
+        let Some(stored) = self.store.get(key) else {
+            return;
+        };
+        let Ok(bytes) = stored.envelope.to_bytes() else {
+            return;
+        };
+        for link in self.flood_links(None) {
+            self.transmit_bytes(link, key.0, bytes.clone());
+        }
+    }
+
+    /// A route to `destination` appeared: stored messages go now.
+    pub(super) fn release_stored(&mut self, destination: Address, now: u64) {
+        let Some(route) = self.table.route(&destination, now) else {
+            return;
+        };
+        for key in self.store.awaiting_route(&destination) {
+            self.hand_over(key, route.next_hop, 1, now);
+        }
+    }
+
+    /// Expiry and retries of the store (§12.1).
+    pub(super) fn store_timeout(&mut self, now: u64) {
+        for (key, _) in self.store.expire(now) {
+            self.push_event(Event::Dropped {
+                destination: key.0,
+                reason: DropReason::Store(Eviction::Expired),
+            });
+        }
+        for key in self.store.due(now) {
+            let Some(custody) = self.store.get(&key).map(|s| s.custody) else {
+                continue;
+            };
+            match custody {
+                Custody::AwaitingHopAck {
+                    next_hop, attempts, ..
+                } if attempts < self.config.hop_attempts => {
+                    self.hand_over(key, next_hop, attempts + 1, now);
+                }
+                Custody::AwaitingHopAck { next_hop, .. } => {
+                    // The next hop stayed silent: its route is broken.
+                    self.table.break_route(&key.0, &next_hop, now);
+                    self.redispatch(key, 0, now);
+                }
+                Custody::AwaitingRoute { requests, .. } => self.redispatch(key, requests, now),
+            }
+        }
+    }
+
+    fn redispatch(&mut self, key: StoreKey, requests: u8, now: u64) {
+        match self.table.forwarding(&key.0, now) {
+            Forwarding::NextHop(route) => self.hand_over(key, route.next_hop, 1, now),
+            _ => self.ask_for_path(key, requests, now),
+        }
+    }
+
+    /// End-to-end retries and give-ups of our own messages (§12.3).
+    pub(super) fn delivery_timeout(&mut self, now: u64) {
+        for event in self.tracker.handle_timeout(now, &mut self.rng) {
+            match event {
+                DeliveryEvent::Retry { handle, .. } => {
+                    let Some(out) = self.outbox.get(&MessageHandle(handle)) else {
+                        continue;
+                    };
+                    // A copy still held here goes as soon as it can anyway.
+                    if !self.store.holds_body(&out.destination, &out.sealed) {
+                        let (destination, sealed) = (out.destination, out.sealed.clone());
+                        self.originate(MessageType::Sealed, destination, sealed, now);
+                    }
+                }
+                DeliveryEvent::GaveUp {
+                    handle,
+                    destination,
+                } => {
+                    let handle = MessageHandle(handle);
+                    self.forget_outgoing(handle);
+                    self.push_event(Event::DeliveryFailed {
+                        handle,
+                        destination,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Stops tracking one of our messages, with any copy still stored here.
+    fn forget_outgoing(&mut self, handle: MessageHandle) {
+        let Some(out) = self.outbox.remove(&handle) else {
+            return;
+        };
+        self.by_receipt_id.remove(&out.key.id());
+        self.tracker.acknowledge(handle.0);
+        let copies: Vec<StoreKey> = self
+            .store
+            .iter()
+            .filter(|(k, s)| k.0 == out.destination && s.envelope.body == out.sealed)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in copies {
+            self.store.remove(&key);
+        }
+    }
+
+    /// A Sealed or Receipt message, first sighting (§12.2): ours to open, or
+    /// to take custody of and forward.
+    pub(super) fn on_data(&mut self, link: LinkId, envelope: Envelope, custody: bool, now: u64) {
+        let header = envelope.header.clone();
+        if header.destination == self.address() {
+            if custody {
+                self.send_hop_ack(link, &header);
+            }
+            match header.message_type {
+                MessageType::Receipt => self.on_receipt(envelope),
+                _ => self.on_sealed_for_us(link, envelope.body, now),
+            }
+            return;
+        }
+        if !self.relays() {
+            self.push_event(Event::Dropped {
+                destination: header.destination,
+                reason: DropReason::NotTransport,
+            });
+            return;
+        }
+        let Some(next) = header.relayed(None) else {
+            self.push_event(Event::Dropped {
+                destination: header.destination,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        };
+        let relayed = Envelope {
+            header: next,
+            body: envelope.body,
+        };
+        let routed = matches!(
+            self.table.forwarding(&header.destination, now),
+            Forwarding::NextHop(_)
+        );
+        if custody || routed {
+            if custody {
+                self.send_hop_ack(link, &header);
+            }
+            self.dispatch(relayed, now);
+        } else if let Ok(bytes) = relayed.to_bytes() {
+            // A flooded copy without a route here: flood it on, keep nothing.
+            for l in self.flood_links(Some(link)) {
+                self.transmit_bytes(l, header.destination, bytes.clone());
+            }
+        }
+    }
+
+    /// Opens a sealed message for us; duplicates (retries) are recognised
+    /// by digest and only answered with the receipt again.
+    fn on_sealed_for_us(&mut self, link: LinkId, payload: Bytes, now: u64) {
+        let digest: [u8; 32] = Sha256::digest(&payload).into();
+        if let Some((_, seen)) = self.received.iter().find(|(d, _)| *d == digest) {
+            if let Some((from, key)) = seen.clone() {
+                self.send_receipt(from, key, now);
+            }
+            return;
+        }
+        let Some(messaging) = self.messaging.as_mut() else {
+            self.push_event(Event::Dropped {
+                destination: self.address(),
+                reason: DropReason::NoMessaging,
+            });
+            return;
+        };
+        let opened = match messaging.receiver.open(now, &payload) {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.push_event(Event::Rejected {
+                    link,
+                    class: e.class(),
+                });
+                return;
+            }
+        };
+        let Some(opened) = opened else {
+            // A decoy: valid, discarded.
+            self.remember_received(digest, None);
+            return;
+        };
+        let data = match MeshData::decode(opened.content.into()) {
+            Ok(data) => data,
+            Err(e) => {
+                self.push_event(Event::Rejected {
+                    link,
+                    class: e.class(),
+                });
+                return;
+            }
+        };
+        let answer = data.receipt.map(|key| (opened.sender, key));
+        self.remember_received(digest, answer.clone());
+        self.push_event(Event::Received {
+            from: opened.sender,
+            timestamp_ms: opened.timestamp_ms,
+            content: data.content,
+        });
+        if let Some((from, key)) = answer {
+            self.send_receipt(from, key, now);
+        }
+    }
+
+    fn remember_received(&mut self, digest: [u8; 32], answer: Option<(Address, ReceiptKey)>) {
+        if self.received.len() == self.config.received_capacity {
+            self.received.pop_front();
+        }
+        self.received.push_back((digest, answer));
+    }
+
+    fn send_receipt(&mut self, to: Address, key: ReceiptKey, now: u64) {
+        let body = Bytes::copy_from_slice(&key.0);
+        self.originate(MessageType::Receipt, to, body, now);
+    }
+
+    /// A receipt for us: confirms the message whose key it returns; a
+    /// duplicate or unknown receipt changes nothing.
+    fn on_receipt(&mut self, envelope: Envelope) {
+        let Ok(receipt) = Receipt::from_envelope(envelope) else {
+            return;
+        };
+        let Some(&handle) = self.by_receipt_id.get(&receipt.key.id()) else {
+            return;
+        };
+        if self
+            .outbox
+            .get(&handle)
+            .is_some_and(|out| out.key.matches(&receipt.key))
+        {
+            self.forget_outgoing(handle);
+            self.push_event(Event::DeliveryConfirmed { handle });
+        }
+    }
+
+    /// A neighbour took custody of a message we hold for it.
+    pub(super) fn on_hop_ack(&mut self, link: LinkId, ack: HopAck) {
+        let from = Neighbour { link, hop_id: None };
+        self.store
+            .acknowledged(&(ack.destination, ack.message_id), &from);
+    }
+
+    pub(super) fn send_hop_ack(&mut self, link: LinkId, header: &Header) {
+        if let Ok(bytes) = HopAck::of(header).to_bytes() {
+            self.transmit_bytes(link, header.destination, bytes);
+        }
+    }
+
+    fn report_evictions(&mut self, evicted: Vec<(StoreKey, Stored, Eviction)>) {
+        for (key, _, why) in evicted {
+            self.push_event(Event::Dropped {
+                destination: key.0,
+                reason: DropReason::Store(why),
+            });
+        }
+    }
+}

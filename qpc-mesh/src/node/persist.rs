@@ -1,0 +1,236 @@
+//! A [`MeshNode`]'s durable state (`spec/10-mesh.md` §12.5): what a restart
+//! must not lose — the announce sequence, the message store, our messages
+//! awaiting receipts, and the digests of messages already delivered.
+//! Routes are not kept: they come back with the next announces.
+//!
+//! ```text
+//! uint8  version = 1
+//! uint8  has_sequence; uint32 sequence          (present iff has_sequence = 1)
+//! uint64 next_handle
+//! uint16 stored;   stored   x StoredMessage
+//! uint16 outgoing; outgoing x OutgoingMessage
+//! uint16 received; received x ReceivedDigest
+//!
+//! StoredMessage   = uint64 expires_at, uint8 custody,
+//!                   custody 0: uint64 retry_at, uint8 requests
+//!                   custody 1: uint16 link, uint8 has_hop_id, [8] hop_id
+//!                              (iff has_hop_id = 1), uint8 attempts,
+//!                              uint64 retry_at
+//!                   opaque datagram<V>   (the envelope, no hop id)
+//! OutgoingMessage = uint64 handle, [16] destination, [16] receipt_key,
+//!                   uint8 attempts, uint64 next_at, opaque sealed<V>
+//! ReceivedDigest  = [32] sha256(sealed), uint8 has_receipt,
+//!                   [16] sender, [16] receipt_key   (iff has_receipt = 1)
+//! ```
+
+use bytes::{BufMut, Bytes};
+use qpc_crypto::identity::{Address, Identity};
+use qpc_wire::codec::{self, Reader};
+use rand_core::CryptoRng;
+
+use super::{MeshNode, MessageHandle, NodeConfig, Outgoing};
+use crate::envelope::{Envelope, HopId};
+use crate::receipt::ReceiptKey;
+use crate::routing::{LinkId, Neighbour};
+use crate::store::{Custody, Stored};
+use crate::{Error, Result};
+
+/// Version byte of an exported state.
+pub const STATE_VERSION: u8 = 1;
+/// Largest datagram or sealed message a state may hold.
+const MAX_ITEM_LEN: usize = 1 << 21;
+
+fn malformed(reason: &'static str) -> Error {
+    Error::Malformed {
+        message: "node state",
+        reason,
+    }
+}
+
+fn flag(r: &mut Reader) -> Result<bool> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(malformed("a presence flag is neither 0 nor 1")),
+    }
+}
+
+fn count(r: &mut Reader, max: usize) -> Result<usize> {
+    let n = usize::from(r.u16()?);
+    if n > max {
+        return Err(malformed("more entries than the configuration allows"));
+    }
+    Ok(n)
+}
+
+fn put_count(out: &mut Vec<u8>, n: usize) -> Result<()> {
+    let n = u16::try_from(n).map_err(|_| malformed("more than 65535 entries"))?;
+    out.put_u16(n);
+    Ok(())
+}
+
+impl MeshNode {
+    /// The durable state, to save before acting on anything the node
+    /// transmitted (the same rule as `spec/07` §9).
+    pub fn export_state(&self) -> Result<Vec<u8>> {
+        let mut out = vec![STATE_VERSION];
+        match self.sequence {
+            Some(s) => {
+                out.put_u8(1);
+                out.put_u32(s);
+            }
+            None => out.put_u8(0),
+        }
+        out.put_u64(self.next_handle);
+        put_count(&mut out, self.store.len())?;
+        for (_, stored) in self.store.iter() {
+            out.put_u64(stored.expires_at);
+            match stored.custody {
+                Custody::AwaitingRoute { retry_at, requests } => {
+                    out.put_u8(0);
+                    out.put_u64(retry_at);
+                    out.put_u8(requests);
+                }
+                Custody::AwaitingHopAck {
+                    next_hop,
+                    attempts,
+                    retry_at,
+                } => {
+                    out.put_u8(1);
+                    out.put_u16(next_hop.link.0);
+                    match next_hop.hop_id {
+                        Some(HopId(id)) => {
+                            out.put_u8(1);
+                            out.put_slice(&id);
+                        }
+                        None => out.put_u8(0),
+                    }
+                    out.put_u8(attempts);
+                    out.put_u64(retry_at);
+                }
+            }
+            codec::put_vl_bytes(&mut out, &stored.envelope.to_bytes()?)?;
+        }
+        put_count(&mut out, self.outbox.len())?;
+        for (handle, outgoing) in &self.outbox {
+            let (attempts, next_at) = self
+                .tracker
+                .progress(handle.0)
+                .ok_or(malformed("an outgoing message is not tracked"))?;
+            out.put_u64(handle.0);
+            out.put_slice(outgoing.destination.as_bytes());
+            out.put_slice(&outgoing.key.0);
+            out.put_u8(attempts);
+            out.put_u64(next_at);
+            codec::put_vl_bytes(&mut out, &outgoing.sealed)?;
+        }
+        put_count(&mut out, self.received.len())?;
+        for (digest, answer) in &self.received {
+            out.put_slice(digest);
+            match answer {
+                Some((sender, key)) => {
+                    out.put_u8(1);
+                    out.put_slice(sender.as_bytes());
+                    out.put_slice(&key.0);
+                }
+                None => out.put_u8(0),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A node restarted from [`MeshNode::export_state`] bytes, with every
+    /// check of §12.5: the state must fit `config` (nothing is dropped to
+    /// make it fit). Links and messaging are set up again by the driver;
+    /// timers in the state are absolute and simply fall due.
+    pub fn restore(
+        identity: Identity,
+        config: NodeConfig,
+        state: &[u8],
+        rng: &mut impl CryptoRng,
+    ) -> Result<Self> {
+        let mut node = MeshNode::new(identity, config, 0, rng)?;
+        let mut r = Reader::new(Bytes::copy_from_slice(state));
+        let version = r.u8()?;
+        if version != STATE_VERSION {
+            return Err(Error::UnknownVersion(version));
+        }
+        node.sequence = if flag(&mut r)? { Some(r.u32()?) } else { None };
+        node.next_handle = r.u64()?;
+        for _ in 0..count(&mut r, config.store.max_messages)? {
+            let stored = read_stored(&mut r)?;
+            if !node.store.insert(stored).is_empty() {
+                return Err(malformed("the stored messages exceed the store bounds"));
+            }
+        }
+        for _ in 0..count(&mut r, config.max_outstanding)? {
+            let handle = MessageHandle(r.u64()?);
+            let destination = Address::from_bytes(r.array()?);
+            let key = ReceiptKey(r.array()?);
+            let attempts = r.u8()?;
+            let next_at = r.u64()?;
+            let sealed = r.vl_bytes(MAX_ITEM_LEN)?;
+            if handle.0 >= node.next_handle
+                || !node
+                    .tracker
+                    .restore(handle.0, destination, attempts, next_at)
+            {
+                return Err(malformed("an outgoing message is repeated or out of range"));
+            }
+            node.by_receipt_id.insert(key.id(), handle);
+            node.outbox.insert(
+                handle,
+                Outgoing {
+                    destination,
+                    key,
+                    sealed,
+                },
+            );
+        }
+        for _ in 0..count(&mut r, config.received_capacity)? {
+            let digest = r.array()?;
+            let answer = if flag(&mut r)? {
+                Some((Address::from_bytes(r.array()?), ReceiptKey(r.array()?)))
+            } else {
+                None
+            };
+            node.received.push_back((digest, answer));
+        }
+        r.finish()?;
+        Ok(node)
+    }
+}
+
+fn read_stored(r: &mut Reader) -> Result<Stored> {
+    let expires_at = r.u64()?;
+    let custody = match r.u8()? {
+        0 => Custody::AwaitingRoute {
+            retry_at: r.u64()?,
+            requests: r.u8()?,
+        },
+        1 => {
+            let link = LinkId(r.u16()?);
+            let hop_id = if flag(r)? {
+                Some(HopId(r.array()?))
+            } else {
+                None
+            };
+            Custody::AwaitingHopAck {
+                next_hop: Neighbour { link, hop_id },
+                attempts: r.u8()?,
+                retry_at: r.u64()?,
+            }
+        }
+        _ => return Err(malformed("unknown custody state")),
+    };
+    let envelope = Envelope::decode(r.vl_bytes(MAX_ITEM_LEN)?)?;
+    let header = &envelope.header;
+    if !header.message_type.is_data() || header.hop_id.is_some() {
+        return Err(malformed("a stored message is not data, or names a hop"));
+    }
+    Ok(Stored {
+        envelope,
+        expires_at,
+        custody,
+    })
+}

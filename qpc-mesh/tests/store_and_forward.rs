@@ -1,0 +1,314 @@
+//! Store-and-forward, custody hand-off, receipts and restarts of
+//! `MeshNode` (`spec/10-mesh.md` §8), driven by hand and in the simulator.
+
+use bytes::Bytes;
+use qpc_crypto::certificate::Issuer;
+use qpc_crypto::identity::Identity;
+use qpc_crypto::sealed_sender::ReceiverConfig;
+use qpc_mesh::delivery::RetryPolicy;
+use qpc_mesh::envelope::{Envelope, MessageType};
+use qpc_mesh::node::{DropReason, Event, LinkConfig, MeshNode, NodeConfig, Transmit};
+use qpc_mesh::rebroadcast::AirtimeBudget;
+use qpc_mesh::routing::LinkId;
+use qpc_mesh::sim::{RadioConfig, Simulator, RADIO};
+use qpc_mesh::store::{Eviction, StoreConfig};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const WIRE: LinkId = LinkId(1);
+
+fn identity(i: u8) -> Identity {
+    Identity::from_seeds(&[i + 1; 32], &[i + 101; 32])
+}
+
+fn config() -> NodeConfig {
+    NodeConfig {
+        retry: RetryPolicy {
+            first_timeout_ms: 5_000,
+            max_timeout_ms: 20_000,
+            max_attempts: 3,
+            jitter_permille: 0,
+        },
+        ..NodeConfig::default()
+    }
+}
+
+fn enable(node: &mut MeshNode, i: u8) {
+    let issuer = Issuer::from_seed(&[77; 32]);
+    let certificate = issuer.issue(&identity(i).public().clone(), u64::MAX);
+    node.enable_messaging(
+        certificate,
+        vec![issuer.trust_root().clone()],
+        ReceiverConfig::default(),
+    )
+    .unwrap();
+}
+
+fn add_links(node: &mut MeshNode) {
+    let link = |shared| LinkConfig {
+        mtu: 2048,
+        cost: 9,
+        budget: AirtimeBudget::two_percent(50_000),
+        shared,
+    };
+    node.add_link(RADIO, link(true), 0).unwrap();
+    node.add_link(WIRE, link(false), 0).unwrap();
+}
+
+fn node(i: u8) -> MeshNode {
+    let mut rng = ChaCha20Rng::from_seed([i; 32]);
+    let mut node = MeshNode::new(identity(i), config(), 1, &mut rng).unwrap();
+    add_links(&mut node);
+    enable(&mut node, i);
+    node
+}
+
+fn drain(node: &mut MeshNode) -> (Vec<Transmit>, Vec<Event>) {
+    (
+        std::iter::from_fn(|| node.poll_transmit()).collect(),
+        std::iter::from_fn(|| node.poll_event()).collect(),
+    )
+}
+
+fn types(transmits: &[Transmit]) -> Vec<MessageType> {
+    transmits
+        .iter()
+        .map(|t| {
+            Envelope::decode(Bytes::from(t.bytes.clone()))
+                .unwrap()
+                .header
+                .message_type
+        })
+        .collect()
+}
+
+/// Nodes 0 and 1 learn each other's routes over the point-to-point wire.
+fn neighbours() -> (MeshNode, MeshNode) {
+    let (mut a, mut b) = (node(0), node(1));
+    a.announce(0).unwrap();
+    b.announce(0).unwrap();
+    let wire = |n: &mut MeshNode| -> Vec<Transmit> {
+        drain(n).0.into_iter().filter(|t| t.link == WIRE).collect()
+    };
+    let (from_a, from_b) = (wire(&mut a), wire(&mut b));
+    for t in from_a {
+        b.handle_datagram(WIRE, t.bytes.into(), 1);
+    }
+    for t in from_b {
+        a.handle_datagram(WIRE, t.bytes.into(), 1);
+    }
+    drain(&mut a);
+    drain(&mut b);
+    (a, b)
+}
+
+#[test]
+fn custody_is_handed_over_and_a_retry_is_answered_without_a_second_delivery() {
+    let (mut a, mut b) = neighbours();
+    let handle = a.send(b.identity(), b"hello", 10).unwrap();
+    let (sent, _) = drain(&mut a);
+    assert_eq!(types(&sent), [MessageType::Sealed]);
+    assert_eq!(a.store().len(), 1, "held until the next hop takes custody");
+
+    b.handle_datagram(WIRE, sent[0].bytes.clone().into(), 20);
+    let (answers, events) = drain(&mut b);
+    assert_eq!(types(&answers), [MessageType::HopAck, MessageType::Receipt]);
+    let received: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Received { content, from, .. } => Some((content.clone(), *from)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received, [(Bytes::from_static(b"hello"), a.address())]);
+
+    // The same sealed message under a new envelope id (an end-to-end
+    // retry): no second delivery, the receipt again.
+    let mut retry = Envelope::decode(sent[0].bytes.clone().into()).unwrap();
+    retry.header.message_id ^= 1;
+    b.handle_datagram(WIRE, retry.to_bytes().unwrap().into(), 30);
+    let (again, events) = drain(&mut b);
+    assert_eq!(types(&again), [MessageType::HopAck, MessageType::Receipt]);
+    assert!(!events.iter().any(|e| matches!(e, Event::Received { .. })));
+
+    // The HopAck empties a's store; the receipt confirms the message, once.
+    a.handle_datagram(WIRE, answers[0].bytes.clone().into(), 40);
+    assert!(a.store().is_empty());
+    for receipt in [&answers[1], &again[1]] {
+        a.handle_datagram(WIRE, receipt.bytes.clone().into(), 50);
+    }
+    let (acks, events) = drain(&mut a);
+    assert_eq!(types(&acks), [MessageType::HopAck, MessageType::HopAck]);
+    let confirmed: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::DeliveryConfirmed { .. }))
+        .collect();
+    assert_eq!(confirmed, [&Event::DeliveryConfirmed { handle }]);
+    assert_eq!(a.outstanding(), 0);
+}
+
+#[test]
+fn a_forged_receipt_confirms_nothing() {
+    let (mut a, b) = neighbours();
+    a.send(b.identity(), b"x", 10).unwrap();
+    drain(&mut a);
+    let forged = qpc_mesh::receipt::Receipt {
+        destination: a.address(),
+        message_id: 5,
+        hop_count: 0,
+        hop_limit: 7,
+        next_hop: None,
+        key: qpc_mesh::receipt::ReceiptKey([0; 16]),
+    };
+    let bytes = forged.to_envelope().to_bytes().unwrap();
+    a.handle_datagram(WIRE, bytes.into(), 20);
+    let (_, events) = drain(&mut a);
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::DeliveryConfirmed { .. })));
+    assert_eq!(a.outstanding(), 1);
+}
+
+#[test]
+fn a_silent_next_hop_loses_its_route_and_the_message_waits_then_gives_up() {
+    let (mut a, b) = neighbours();
+    let handle = a.send(b.identity(), b"into the void", 1).unwrap();
+    let mut now = 0;
+    let mut log = Vec::new();
+    while let Some(at) = a.poll_timeout().filter(|&t| t <= 600_000) {
+        now = at;
+        a.handle_timeout(now);
+        let (sent, events) = drain(&mut a);
+        log.extend(types(&sent));
+        if events.contains(&Event::DeliveryFailed {
+            handle,
+            destination: b.address(),
+        }) {
+            break;
+        }
+    }
+    // Three hand-overs over the wire (one at send time), then path
+    // requests; the end-to-end retries add no copy while one is stored.
+    let sealed = log.iter().filter(|t| **t == MessageType::Sealed).count();
+    assert!(sealed >= 2, "{log:?}");
+    assert!(log.contains(&MessageType::PathRequest));
+    assert!(a.routing_table().route(&b.address(), now).is_none());
+    assert!(a.store().is_empty(), "given up with its stored copy");
+    assert_eq!(a.outstanding(), 0);
+    // 5 s + 10 s + 20 s after sending (no jitter).
+    assert_eq!(now, 35_001);
+}
+
+#[test]
+fn the_store_reports_what_it_lets_go() {
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let tiny = NodeConfig {
+        store: StoreConfig {
+            max_messages: 2,
+            max_per_destination: 2,
+            max_bytes: 1 << 20,
+            ttl_ms: 1_000,
+        },
+        ..config()
+    };
+    let mut a = MeshNode::new(identity(0), tiny, 1, &mut rng).unwrap();
+    add_links(&mut a);
+    enable(&mut a, 0);
+    let far = identity(9).public().clone();
+    for t in 0..3 {
+        a.send(&far, b"m", t).unwrap();
+    }
+    let (_, events) = drain(&mut a);
+    let full = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Dropped {
+                    reason: DropReason::Store(Eviction::StoreFull),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(full, 1);
+    a.handle_timeout(1_001);
+    a.handle_timeout(1_002);
+    let (_, events) = drain(&mut a);
+    let expired = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Dropped {
+                    reason: DropReason::Store(Eviction::Expired),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(expired, 2);
+    assert!(a.store().is_empty());
+}
+
+#[test]
+fn a_restarted_sender_keeps_its_store_and_its_receipts() {
+    let radio = RadioConfig {
+        bitrate_bps: 50_000,
+        loss_permille: 0,
+    };
+    let mut s = Simulator::new(radio, ChaCha20Rng::from_seed([3; 32]));
+    let radio_node = |i: u8| {
+        let mut rng = ChaCha20Rng::from_seed([i; 32]);
+        let mut n = MeshNode::new(identity(i), config(), 1, &mut rng).unwrap();
+        add_links(&mut n);
+        enable(&mut n, i);
+        n
+    };
+    s.add_node(radio_node(0));
+    s.add_node(radio_node(1));
+    // Node 1 is out of range: node 0 stores the message and asks for paths.
+    // (Time is Unix ms: sealed-sender timestamps start after 0.)
+    s.run_until(1);
+    let recipient = s.node(1).identity().clone();
+    let handle = s.node_mut(0).send(&recipient, b"later", 1).unwrap();
+    s.run_until(5_000);
+    assert_eq!(s.node(0).store().len(), 1);
+
+    let state = s.node(0).export_state().unwrap();
+    let mut rng = ChaCha20Rng::from_seed([42; 32]);
+    let mut restarted = MeshNode::restore(identity(0), config(), &state, &mut rng).unwrap();
+    add_links(&mut restarted);
+    enable(&mut restarted, 0);
+    assert_eq!(restarted.export_state().unwrap(), state, "nothing lost");
+    *s.node_mut(0) = restarted;
+
+    s.connect(0, 1);
+    s.node_mut(1).announce(5_000).unwrap();
+    s.run_until(20_000);
+    let confirmed = s
+        .events()
+        .iter()
+        .any(|(_, n, e)| *n == 0 && *e == Event::DeliveryConfirmed { handle });
+    assert!(confirmed);
+    assert!(s.node(0).store().is_empty());
+}
+
+#[test]
+fn hostile_state_bytes_are_refused() {
+    let (mut a, b) = neighbours();
+    a.send(b.identity(), b"x", 1).unwrap();
+    let state = a.export_state().unwrap();
+    let mut rng = ChaCha20Rng::from_seed([1; 32]);
+    for cut in 0..state.len() {
+        assert!(MeshNode::restore(identity(0), config(), &state[..cut], &mut rng).is_err());
+    }
+    let mut version = state.clone();
+    version[0] = 2;
+    let err = MeshNode::restore(identity(0), config(), &version, &mut rng).unwrap_err();
+    assert_eq!(err.class(), "unknown_version");
+    let mut trailing = state;
+    trailing.push(0);
+    let err = MeshNode::restore(identity(0), config(), &trailing, &mut rng).unwrap_err();
+    assert_eq!(err.class(), "trailing_bytes");
+}
