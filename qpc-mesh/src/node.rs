@@ -90,10 +90,10 @@ pub struct NodeConfig {
     pub path_retry_ms: u64,
     /// End-to-end retries of our own messages (§12.3).
     pub retry: RetryPolicy,
-    /// Our messages awaiting a receipt at once (at least 1).
+    /// Our messages awaiting a receipt at once (1..=65535).
     pub max_outstanding: usize,
     /// Sealed messages remembered by digest to suppress duplicates and
-    /// answer them with the receipt again (at least 1).
+    /// answer them with the receipt again (1..=65535).
     pub received_capacity: usize,
 }
 
@@ -125,16 +125,20 @@ impl NodeConfig {
             || self.hop_ack_timeout_ms == 0
             || self.hop_attempts == 0
             || self.path_retry_ms == 0
-            || self.max_outstanding == 0
-            || self.received_capacity == 0
+            || !(1..=STATE_MAX_ENTRIES).contains(&self.max_outstanding)
+            || !(1..=STATE_MAX_ENTRIES).contains(&self.received_capacity)
+            || self.store.max_messages > STATE_MAX_ENTRIES
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts, attempts, outstanding and received at least 1",
+                "hop limit at most 15; pending, timeouts and attempts at least 1; outstanding, received and stored messages 1..=65535",
             ));
         }
         self.store.validate()
     }
 }
+
+/// The most entries of one kind an exported state holds (§12.5, `uint16`).
+const STATE_MAX_ENTRIES: usize = 65_535;
 
 /// Names one of our messages from [`MeshNode::send`] to its receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
