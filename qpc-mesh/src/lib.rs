@@ -19,8 +19,11 @@
 //! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
 //!   (announcing, relaying, path requests and responses, next-hop
 //!   forwarding and flooding of Sealed messages);
-//! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
-//!   (directed hearing graph, airtime, seeded loss).
+//! - [`sim`]: a deterministic discrete-event simulator (virtual time, radio
+//!   media with per-edge latency and loss, bitrate and MTU, point-to-point
+//!   links, offline nodes and restarts), line, grid and random geometric
+//!   topologies, per-message metrics, SVG plots and scenarios; the
+//!   `qpc-mesh-sim` binary (feature `cli`) runs them (`SIMULATION.md`).
 //!
 //! Still to come (see the issue): store-and-forward, the receipt message
 //! and its end-to-end authentication, broadcast

@@ -1,0 +1,526 @@
+//! Scenarios: a network built from a [`NetworkConfig`], a timeline of
+//! [`Step`]s run in time order, and a [`Report`] of what was measured.
+//! A new scenario is a function that builds its timeline (and, if it
+//! needs one, a new kind of step).
+
+use std::collections::BTreeMap;
+
+use qpc_crypto::identity::{Address, Identity};
+
+use super::metrics::Summary;
+use super::svg::{self, Plot};
+use super::topology::{self, Connectivity, EdgeConfig, Topology};
+use super::{Simulator, Stats};
+use crate::node::{LinkConfig, MeshNode, NodeConfig};
+use crate::rebroadcast::AirtimeBudget;
+use crate::{Error, Result};
+
+/// The graph a network is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Nodes on a line, each hearing its neighbours.
+    Line,
+    /// The smallest square-ish grid with at least the requested nodes
+    /// (`ceil(sqrt n)` wide).
+    Grid,
+    /// A connected random geometric graph in the unit square.
+    RandomGeometric,
+}
+
+/// Draws of a random geometric graph before giving up on connectivity.
+const RGG_ATTEMPTS: usize = 100;
+
+/// A network to simulate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkConfig {
+    /// The graph.
+    pub shape: Shape,
+    /// Nodes (a grid rounds up to full rows).
+    pub nodes: usize,
+    /// Target mean degree of a random geometric graph (sets its radius).
+    pub mean_degree: f64,
+    /// Every edge's latency and loss.
+    pub edge: EdgeConfig,
+    /// Every radio's bitrate, bits per second.
+    pub bitrate_bps: u64,
+    /// Every radio's MTU, bytes.
+    pub mtu: usize,
+    /// Every node's hop limit (1..=15).
+    pub hop_limit: u8,
+    /// The seed of the whole run.
+    pub seed: u64,
+}
+
+impl Default for NetworkConfig {
+    /// 100 nodes, mean degree 10, 10% loss and 5 ms per edge, 50 kbit/s
+    /// radios with a 2048-byte MTU (`SIMULATION.md` says why), the node's
+    /// default hop limit (7), seed 1.
+    fn default() -> Self {
+        NetworkConfig {
+            shape: Shape::RandomGeometric,
+            nodes: 100,
+            mean_degree: 10.0,
+            edge: EdgeConfig {
+                latency_ms: 5,
+                loss_permille: 100,
+            },
+            bitrate_bps: 50_000,
+            mtu: 2048,
+            hop_limit: NodeConfig::default().hop_limit,
+            seed: 1,
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// The radio every node gets: shared, cost 9, a 2% announce budget.
+    pub fn radio(&self) -> LinkConfig {
+        LinkConfig {
+            mtu: self.mtu,
+            cost: 9,
+            budget: AirtimeBudget::two_percent(self.bitrate_bps),
+            shared: true,
+        }
+    }
+}
+
+/// A built network.
+#[derive(Debug)]
+pub struct Network {
+    /// The simulator, its nodes joined as in `topology`.
+    pub sim: Simulator,
+    /// The graph.
+    pub topology: Topology,
+    /// Random geometric graphs drawn to get a connected one (1 otherwise).
+    pub draws: usize,
+}
+
+/// Builds the topology, one default [`MeshNode`] per position (identities
+/// from the seed) and their edges.
+pub fn build(config: &NetworkConfig) -> Result<Network> {
+    let mut sim = Simulator::new(config.seed);
+    let n = config.nodes;
+    let (topology, draws) = match config.shape {
+        Shape::Line => (topology::line(n, 1.0, config.edge), 1),
+        Shape::Grid => {
+            let width = (1..=n).find(|w| w * w >= n).unwrap_or(0);
+            let height = if width == 0 { 0 } else { n.div_ceil(width) };
+            (topology::grid(width, height, 1.0, config.edge), 1)
+        }
+        Shape::RandomGeometric => {
+            let radius = topology::radius_for_degree(n, 1.0, config.mean_degree);
+            topology::random_geometric_connected(
+                n,
+                1.0,
+                radius,
+                config.edge,
+                sim.rng(),
+                RGG_ATTEMPTS,
+            )
+            .ok_or(Error::InvalidConfig(
+                "no connected random geometric graph in 100 draws: raise the degree",
+            ))?
+        }
+    };
+    for &position in &topology.positions {
+        let mut seeds = [[0u8; 32]; 2];
+        for seed in &mut seeds {
+            rand_core::Rng::fill_bytes(sim.rng(), seed);
+        }
+        let identity = Identity::from_seeds(&seeds[0], &seeds[1]);
+        let node_config = NodeConfig {
+            hop_limit: config.hop_limit,
+            ..NodeConfig::default()
+        };
+        let engine = MeshNode::new(identity, node_config, 1)?;
+        sim.add_node(engine, position, config.radio())?;
+    }
+    sim.add_edges(&topology);
+    Ok(Network {
+        sim,
+        topology,
+        draws,
+    })
+}
+
+/// One thing a scenario does at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The node announces itself.
+    Announce(usize),
+    /// A scenario message of the given length from one node to another.
+    Send {
+        /// The origin.
+        from: usize,
+        /// The destination.
+        to: usize,
+        /// Payload bytes.
+        len: usize,
+    },
+    /// Measurement starts: traffic counts from here on.
+    Measure,
+}
+
+/// Runs `(time, step)` in time order (stable for equal times), then
+/// until `end`; returns the link statistics at [`Step::Measure`] (or at
+/// the start).
+pub fn run(sim: &mut Simulator, mut timeline: Vec<(u64, Step)>, end: u64) -> Result<Stats> {
+    timeline.sort_by_key(|&(at, _)| at);
+    let mut baseline = sim.stats();
+    for (at, step) in timeline {
+        sim.run_until(at);
+        match step {
+            Step::Announce(i) => sim.with_node(i, |engine, now, _| engine.announce(now))?,
+            Step::Send { from, to, len } => {
+                sim.send_message(from, to, len)?;
+            }
+            Step::Measure => baseline = sim.stats(),
+        }
+    }
+    sim.run_until(end);
+    Ok(baseline)
+}
+
+/// A uniform draw in `0..n` (n at least 1) by multiply-and-shift.
+fn below(sim: &mut Simulator, n: usize) -> usize {
+    ((u128::from(rand_core::Rng::next_u64(sim.rng())) * n as u128) >> 64) as usize
+}
+
+/// Two distinct nodes (n at least 2).
+fn pair(sim: &mut Simulator, n: usize) -> (usize, usize) {
+    let from = below(sim, n);
+    let to = (from + 1 + below(sim, n - 1)) % n;
+    (from, to)
+}
+
+/// Every node announcing once at a uniform time in `0..spread_ms`.
+fn staggered_announces(sim: &mut Simulator, spread_ms: u64) -> Vec<(u64, Step)> {
+    (0..sim.len())
+        .map(|i| {
+            (
+                below(sim, spread_ms.max(1) as usize) as u64,
+                Step::Announce(i),
+            )
+        })
+        .collect()
+}
+
+/// The unicast scenario's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnicastConfig {
+    /// The network.
+    pub network: NetworkConfig,
+    /// Messages, between uniformly random distinct pairs.
+    pub messages: usize,
+    /// Payload bytes per message.
+    pub payload_len: usize,
+    /// Announces are spread over the first 10 s; traffic starts here.
+    pub warmup_ms: u64,
+    /// Between two messages.
+    pub interval_ms: u64,
+    /// After the last message, before the run ends.
+    pub drain_ms: u64,
+}
+
+impl Default for UnicastConfig {
+    /// 200 messages of 1400 bytes one second apart after a 300 s warm-up
+    /// (a relay needs ~130 s of its 2% budget to pass on 100 announces),
+    /// 60 s to drain.
+    fn default() -> Self {
+        UnicastConfig {
+            network: NetworkConfig::default(),
+            messages: 200,
+            payload_len: 1400,
+            warmup_ms: 300_000,
+            interval_ms: 1_000,
+            drain_ms: 60_000,
+        }
+    }
+}
+
+/// Announce warm-up, then messages between random pairs.
+pub fn unicast(config: &UnicastConfig) -> Result<Outcome> {
+    let mut network = build(&config.network)?;
+    let sim = &mut network.sim;
+    let n = sim.len();
+    if n < 2 {
+        return Err(Error::InvalidConfig("unicast needs at least two nodes"));
+    }
+    let mut timeline = staggered_announces(sim, 10_000);
+    timeline.push((config.warmup_ms, Step::Measure));
+    for k in 0..config.messages as u64 {
+        let (from, to) = pair(sim, n);
+        let at = config.warmup_ms + k * config.interval_ms;
+        let len = config.payload_len;
+        timeline.push((at, Step::Send { from, to, len }));
+    }
+    let last = config.warmup_ms + config.messages as u64 * config.interval_ms;
+    let baseline = run(sim, timeline, last + config.drain_ms)?;
+    Ok(Outcome::new("unicast", network, baseline))
+}
+
+/// The scale scenario's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScaleConfig {
+    /// The network.
+    pub network: NetworkConfig,
+    /// Simulated time.
+    pub duration_ms: u64,
+    /// Each node announces at a random phase, then every interval.
+    pub announce_interval_ms: u64,
+    /// Between two messages (random distinct pairs), from the start.
+    pub message_interval_ms: u64,
+    /// Payload bytes per message.
+    pub payload_len: usize,
+}
+
+impl Default for ScaleConfig {
+    /// 1000 nodes for one hour, announcing every 30 minutes (the route
+    /// lifetime), a 1400-byte message every 10 s.
+    fn default() -> Self {
+        ScaleConfig {
+            network: NetworkConfig {
+                nodes: 1000,
+                ..NetworkConfig::default()
+            },
+            duration_ms: 3_600_000,
+            announce_interval_ms: 1_800_000,
+            message_interval_ms: 10_000,
+            payload_len: 1400,
+        }
+    }
+}
+
+/// Periodic announces from every node and a steady trickle of messages.
+pub fn scale(config: &ScaleConfig) -> Result<Outcome> {
+    let mut network = build(&config.network)?;
+    let sim = &mut network.sim;
+    let n = sim.len();
+    if n < 2 || config.announce_interval_ms == 0 || config.message_interval_ms == 0 {
+        return Err(Error::InvalidConfig(
+            "scale needs two nodes and non-zero intervals",
+        ));
+    }
+    let mut timeline = Vec::new();
+    for (phase, step) in staggered_announces(sim, config.announce_interval_ms) {
+        let times = (phase..config.duration_ms).step_by(config.announce_interval_ms as usize);
+        timeline.extend(times.map(|at| (at, step)));
+    }
+    for at in (0..config.duration_ms).step_by(config.message_interval_ms as usize) {
+        let (from, to) = pair(sim, n);
+        let len = config.payload_len;
+        timeline.push((at, Step::Send { from, to, len }));
+    }
+    let baseline = run(sim, timeline, config.duration_ms)?;
+    Ok(Outcome::new("scale", network, baseline))
+}
+
+/// A finished scenario.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The scenario's name.
+    pub name: &'static str,
+    /// The network as the run left it.
+    pub network: Network,
+    /// Link statistics when measurement started.
+    pub baseline: Stats,
+}
+
+/// Figures of a finished scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
+    /// Nodes.
+    pub nodes: usize,
+    /// The graph's components and degree.
+    pub connectivity: Connectivity,
+    /// Simulated time, ms.
+    pub sim_ms: u64,
+    /// The scenario messages.
+    pub summary: Summary,
+    /// Link statistics since measurement started.
+    pub measured: Stats,
+    /// Mean share of the other nodes each node has a live route to.
+    pub route_coverage: f64,
+    /// Announces left unsent by rebroadcast queues.
+    pub announces_dropped: u64,
+}
+
+impl Report {
+    /// Frames per delivered message, during measurement (None if none
+    /// was delivered).
+    pub fn frames_per_delivery(&self) -> Option<f64> {
+        per(self.measured.transmissions, self.summary.delivered)
+    }
+
+    /// Bytes per delivered message, during measurement.
+    pub fn bytes_per_delivery(&self) -> Option<f64> {
+        per(self.measured.bytes, self.summary.delivered)
+    }
+}
+
+fn per(total: u64, count: usize) -> Option<f64> {
+    (count > 0).then(|| total as f64 / count as f64)
+}
+
+impl Outcome {
+    fn new(name: &'static str, network: Network, baseline: Stats) -> Self {
+        Outcome {
+            name,
+            network,
+            baseline,
+        }
+    }
+
+    fn addresses(&self) -> BTreeMap<Address, usize> {
+        let sim = &self.network.sim;
+        (0..sim.len()).map(|i| (sim.node(i).address(), i)).collect()
+    }
+
+    /// For each node, how many other nodes hold a live route to it.
+    fn routes_to(&self) -> Vec<usize> {
+        let sim = &self.network.sim;
+        let addresses = self.addresses();
+        let mut count = vec![0; sim.len()];
+        for i in 0..sim.len() {
+            for (address, &j) in &addresses {
+                if j != i
+                    && sim
+                        .node(i)
+                        .routing_table()
+                        .route(address, sim.now())
+                        .is_some()
+                {
+                    count[j] += 1;
+                }
+            }
+        }
+        count
+    }
+
+    /// The figures.
+    pub fn report(&self) -> Report {
+        let sim = &self.network.sim;
+        let n = sim.len();
+        let stats = sim.stats();
+        let b = self.baseline;
+        let routes: usize = self.routes_to().iter().sum();
+        let pairs = n * n.saturating_sub(1);
+        Report {
+            nodes: n,
+            connectivity: self.network.topology.connectivity(),
+            sim_ms: sim.now(),
+            summary: sim.metrics().summary(),
+            measured: Stats {
+                transmissions: stats.transmissions - b.transmissions,
+                bytes: stats.bytes - b.bytes,
+                receptions: stats.receptions - b.receptions,
+                lost: stats.lost - b.lost,
+                offline: stats.offline - b.offline,
+                refused: stats.refused - b.refused,
+            },
+            route_coverage: if pairs == 0 {
+                1.0
+            } else {
+                routes as f64 / pairs as f64
+            },
+            announces_dropped: sim.metrics().announces_dropped,
+        }
+    }
+
+    /// The report as text lines.
+    pub fn lines(&self, config: &NetworkConfig) -> Vec<String> {
+        let r = self.report();
+        let s = &r.summary;
+        let c = &r.connectivity;
+        let mut lines = vec![
+            format!(
+                "{}: {} nodes ({:?}, mean degree {:.1}, {} component(s), {} draw(s)), seed {}",
+                self.name,
+                r.nodes,
+                config.shape,
+                c.mean_degree,
+                c.components,
+                self.network.draws,
+                config.seed
+            ),
+            format!(
+                "links: loss {:.1}%, latency {} ms, {} bit/s, MTU {} B, hop limit {}; simulated {:.1} s",
+                f64::from(config.edge.loss_permille) / 10.0,
+                config.edge.latency_ms,
+                config.bitrate_bps,
+                config.mtu,
+                config.hop_limit,
+                r.sim_ms as f64 / 1000.0
+            ),
+            format!(
+                "messages: {} sent, {} with a path, {} delivered ({:.2}% where a path exists), {} receipts ({:.2}%)",
+                s.sent,
+                s.with_path,
+                s.delivered,
+                100.0 * s.delivery_ratio(),
+                s.confirmed,
+                100.0 * s.receipt_ratio()
+            ),
+        ];
+        lines.push(match s.latency_ms {
+            Some(p) => format!(
+                "latency (nearest rank): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+                p.p50, p.p90, p.p99, p.max
+            ),
+            None => "latency: nothing delivered".to_string(),
+        });
+        let m = &r.measured;
+        lines.push(format!(
+            "measured: {} frames, {} bytes, {} receptions, {} lost; per delivered message {} frames, {} bytes",
+            m.transmissions,
+            m.bytes,
+            m.receptions,
+            m.lost,
+            r.frames_per_delivery().map_or("-".into(), |f| format!("{f:.1}")),
+            r.bytes_per_delivery().map_or("-".into(), |f| format!("{f:.0}"))
+        ));
+        lines.push(format!(
+            "announces: route coverage {:.2}%, {} dropped from rebroadcast queues",
+            100.0 * r.route_coverage,
+            r.announces_dropped
+        ));
+        lines
+    }
+
+    /// The run as an SVG: nodes coloured by the share of messages to them
+    /// that were delivered (grey: none sent to them), or, when no message
+    /// was sent, by the share of other nodes with a route to them.
+    pub fn svg(&self, title: &[String]) -> String {
+        let sim = &self.network.sim;
+        let records = sim.metrics().records();
+        let mut latencies: Vec<u64> = records.iter().filter_map(|r| r.latency()).collect();
+        latencies.sort_unstable();
+        let (scores, label): (Vec<Option<f64>>, &str) = if records.is_empty() {
+            let others = sim.len().saturating_sub(1).max(1) as f64;
+            let scores = self
+                .routes_to()
+                .iter()
+                .map(|&c| Some(c as f64 / others))
+                .collect();
+            (scores, "routed to by")
+        } else {
+            let mut to = vec![(0usize, 0usize); sim.len()];
+            for r in records {
+                to[r.destination].0 += 1;
+                to[r.destination].1 += usize::from(r.delivered_at.is_some());
+            }
+            let scores = to
+                .iter()
+                .map(|&(sent, got)| (sent > 0).then(|| got as f64 / sent as f64))
+                .collect();
+            (scores, "delivered")
+        };
+        svg::render(&Plot {
+            topology: &self.network.topology,
+            scores: &scores,
+            score_label: label,
+            latencies_ms: &latencies,
+            title,
+        })
+    }
+}
