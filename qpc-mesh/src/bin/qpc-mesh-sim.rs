@@ -128,7 +128,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
-    let (outcome, network, args) = match &cli.scenario {
+    let (outcome, args) = match &cli.scenario {
         Scenario::Unicast {
             network,
             messages,
@@ -142,7 +142,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 ..UnicastConfig::default()
             };
             let outcome = scenario::unicast(&config).map_err(|e| e.to_string())?;
-            (outcome, config.network, network)
+            (outcome, network)
         }
         Scenario::Scale {
             network,
@@ -158,11 +158,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 payload_len: network.payload,
             };
             let outcome = scenario::scale(&config).map_err(|e| e.to_string())?;
-            (outcome, config.network, network)
+            (outcome, network)
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    let mut lines = outcome.lines(&network);
+    let mut lines = outcome.lines();
     lines.push(speed(&outcome, wall));
     for line in &lines {
         println!("{line}");

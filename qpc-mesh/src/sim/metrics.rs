@@ -165,7 +165,8 @@ impl Summary {
     }
 }
 
-fn ratio(part: usize, whole: usize) -> f64 {
+/// `part / whole`, 1 when `whole` is 0.
+pub(crate) fn ratio(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         1.0
     } else {

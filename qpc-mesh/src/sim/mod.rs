@@ -37,6 +37,7 @@ use bytes::Bytes;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::envelope::MessageType;
 use crate::node::{Event, LinkConfig, MeshNode, Transmit};
 use crate::routing::LinkId;
 use crate::{Error, Result};
@@ -72,6 +73,31 @@ pub struct Stats {
     /// Frames refused: larger than the link's MTU, or on a link the
     /// simulator does not know.
     pub refused: u64,
+    /// Frames transmitted by message type code (the low nibble of the
+    /// envelope's first byte, `spec/10` §3).
+    pub frames_by_type: [u64; 16],
+}
+
+impl Stats {
+    /// What happened after `earlier` (an earlier snapshot of the same run).
+    pub fn since(&self, earlier: &Stats) -> Stats {
+        Stats {
+            transmissions: self.transmissions - earlier.transmissions,
+            bytes: self.bytes - earlier.bytes,
+            receptions: self.receptions - earlier.receptions,
+            lost: self.lost - earlier.lost,
+            offline: self.offline - earlier.offline,
+            refused: self.refused - earlier.refused,
+            frames_by_type: std::array::from_fn(|t| {
+                self.frames_by_type[t] - earlier.frames_by_type[t]
+            }),
+        }
+    }
+
+    /// Frames transmitted of one message type.
+    pub fn frames_of(&self, message_type: MessageType) -> u64 {
+        self.frames_by_type[usize::from(message_type.code())]
+    }
 }
 
 /// One receiver of a port's frames.
@@ -298,6 +324,9 @@ impl Simulator {
                 .filter(|&to| self.nodes[to].online)
                 .collect()
         })
+        .iter()
+        .map(Option::is_some)
+        .collect()
     }
 
     /// Takes node `i` offline or back online. Offline, it receives nothing,
@@ -453,6 +482,9 @@ impl Simulator {
         let hops = port.hops.clone();
         self.stats.transmissions += 1;
         self.stats.bytes += len as u64;
+        if let Some(first) = transmit.bytes.first() {
+            self.stats.frames_by_type[usize::from(first & 0x0f)] += 1;
+        }
         let traffic = &mut self.nodes[i].traffic;
         traffic.frames += 1;
         traffic.bytes += len as u64;

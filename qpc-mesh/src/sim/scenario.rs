@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use qpc_crypto::identity::{Address, Identity};
 
-use super::metrics::Summary;
+use super::metrics::{ratio, Summary};
 use super::svg::{self, Plot};
 use super::topology::{self, Connectivity, EdgeConfig, Topology};
 use super::{Simulator, Stats};
+use crate::envelope::MessageType;
 use crate::node::{LinkConfig, MeshNode, NodeConfig};
 use crate::rebroadcast::AirtimeBudget;
 use crate::{Error, Result};
@@ -87,6 +88,8 @@ impl NetworkConfig {
 /// A built network.
 #[derive(Debug)]
 pub struct Network {
+    /// What it was built from.
+    pub config: NetworkConfig,
     /// The simulator, its nodes joined as in `topology`.
     pub sim: Simulator,
     /// The graph.
@@ -137,6 +140,7 @@ pub fn build(config: &NetworkConfig) -> Result<Network> {
     }
     sim.add_edges(&topology);
     Ok(Network {
+        config: *config,
         sim,
         topology,
         draws,
@@ -339,8 +343,13 @@ pub struct Report {
     pub summary: Summary,
     /// Link statistics since measurement started.
     pub measured: Stats,
-    /// Mean share of the other nodes each node has a live route to.
+    /// Share of ordered node pairs with a live route at the end.
     pub route_coverage: f64,
+    /// Share of ordered node pairs at most `hop_limit + 1` hops apart (the
+    /// farthest an announce travels).
+    pub within_announce_reach: f64,
+    /// Of the pairs within announce reach, the share with a live route.
+    pub coverage_within_reach: f64,
     /// Announces left unsent by rebroadcast queues.
     pub announces_dropped: u64,
 }
@@ -356,6 +365,12 @@ impl Report {
     pub fn bytes_per_delivery(&self) -> Option<f64> {
         per(self.measured.bytes, self.summary.delivered)
     }
+}
+
+/// The farthest an announce travels: its originator's hop limit plus one
+/// (a copy is relayed while its hop count is below the limit).
+fn reach_hops(config: &NetworkConfig) -> usize {
+    usize::from(config.hop_limit) + 1
 }
 
 fn per(total: u64, count: usize) -> Option<f64> {
@@ -376,25 +391,29 @@ impl Outcome {
         (0..sim.len()).map(|i| (sim.node(i).address(), i)).collect()
     }
 
-    /// For each node, how many other nodes hold a live route to it.
-    fn routes_to(&self) -> Vec<usize> {
+    /// Whether node `i` holds a live route to node `j`, for every pair
+    /// (`routed[i][j]`, false on the diagonal).
+    fn routed(&self) -> Vec<Vec<bool>> {
         let sim = &self.network.sim;
         let addresses = self.addresses();
-        let mut count = vec![0; sim.len()];
-        for i in 0..sim.len() {
-            for (address, &j) in &addresses {
-                if j != i
-                    && sim
-                        .node(i)
-                        .routing_table()
-                        .route(address, sim.now())
-                        .is_some()
-                {
-                    count[j] += 1;
+        (0..sim.len())
+            .map(|i| {
+                let table = sim.node(i).routing_table();
+                let mut row = vec![false; sim.len()];
+                for (address, &j) in &addresses {
+                    row[j] = j != i && table.route(address, sim.now()).is_some();
                 }
-            }
-        }
-        count
+                row
+            })
+            .collect()
+    }
+
+    /// For each node, how many other nodes hold a live route to it.
+    fn routes_to(&self) -> Vec<usize> {
+        let routed = self.routed();
+        (0..routed.len())
+            .map(|j| routed.iter().filter(|row| row[j]).count())
+            .collect()
     }
 
     /// The figures.
@@ -402,33 +421,35 @@ impl Outcome {
         let sim = &self.network.sim;
         let n = sim.len();
         let stats = sim.stats();
-        let b = self.baseline;
-        let routes: usize = self.routes_to().iter().sum();
-        let pairs = n * n.saturating_sub(1);
+        let routed = self.routed();
+        let reach = reach_hops(&self.network.config);
+        let (mut pairs, mut routes, mut near, mut near_routes) = (0, 0, 0, 0);
+        for (i, row) in routed.iter().enumerate() {
+            let hops = self.network.topology.hop_distances(i);
+            for j in (0..n).filter(|&j| j != i) {
+                let within = hops[j].is_some_and(|h| h <= reach);
+                pairs += 1;
+                routes += usize::from(row[j]);
+                near += usize::from(within);
+                near_routes += usize::from(within && row[j]);
+            }
+        }
         Report {
             nodes: n,
             connectivity: self.network.topology.connectivity(),
             sim_ms: sim.now(),
             summary: sim.metrics().summary(),
-            measured: Stats {
-                transmissions: stats.transmissions - b.transmissions,
-                bytes: stats.bytes - b.bytes,
-                receptions: stats.receptions - b.receptions,
-                lost: stats.lost - b.lost,
-                offline: stats.offline - b.offline,
-                refused: stats.refused - b.refused,
-            },
-            route_coverage: if pairs == 0 {
-                1.0
-            } else {
-                routes as f64 / pairs as f64
-            },
+            measured: stats.since(&self.baseline),
+            route_coverage: ratio(routes, pairs),
+            within_announce_reach: ratio(near, pairs),
+            coverage_within_reach: ratio(near_routes, near),
             announces_dropped: sim.metrics().announces_dropped,
         }
     }
 
     /// The report as text lines.
-    pub fn lines(&self, config: &NetworkConfig) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
+        let config = &self.network.config;
         let r = self.report();
         let s = &r.summary;
         let c = &r.connectivity;
@@ -479,9 +500,22 @@ impl Outcome {
             r.frames_per_delivery().map_or("-".into(), |f| format!("{f:.1}")),
             r.bytes_per_delivery().map_or("-".into(), |f| format!("{f:.0}"))
         ));
+        let by_type: Vec<String> = MessageType::ALL
+            .iter()
+            .map(|&t| format!("{t:?} {}", m.frames_of(t)))
+            .collect();
+        lines.push(format!("measured frames by type: {}", by_type.join(", ")));
         lines.push(format!(
-            "announces: route coverage {:.2}%, {} dropped from rebroadcast queues",
+            "Sealed frames per delivered message {}",
+            per(m.frames_of(MessageType::Sealed), s.delivered)
+                .map_or("-".into(), |f| format!("{f:.1}"))
+        ));
+        lines.push(format!(
+            "announces: routes for {:.2}% of node pairs; {:.2}% of pairs are within {} hops (hop limit + 1), {:.2}% of those have one; {} dropped from rebroadcast queues",
             100.0 * r.route_coverage,
+            100.0 * r.within_announce_reach,
+            reach_hops(config),
+            100.0 * r.coverage_within_reach,
             r.announces_dropped
         ));
         lines

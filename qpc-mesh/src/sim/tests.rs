@@ -277,12 +277,11 @@ fn small_unicast(seed: u64) -> scenario::Outcome {
 
 #[test]
 fn a_seed_gives_one_run_to_the_byte() {
-    let config = NetworkConfig::default();
     let a = small_unicast(5);
     let b = small_unicast(5);
     assert_eq!(a.network.sim.stats(), b.network.sim.stats());
     assert_eq!(a.network.sim.metrics(), b.network.sim.metrics());
-    assert_eq!(a.lines(&config), b.lines(&config));
+    assert_eq!(a.lines(), b.lines());
     assert_eq!(a.svg(&[]), b.svg(&[]));
     let c = small_unicast(6);
     assert_ne!(a.network.sim.stats(), c.network.sim.stats());
@@ -309,6 +308,7 @@ fn a_lossless_line_delivers_every_message() {
     assert_eq!((s.sent, s.with_path, s.delivered), (10, 10, 10));
     assert_eq!(s.delivery_ratio(), 1.0);
     assert_eq!(report.route_coverage, 1.0);
+    assert_eq!(report.within_announce_reach, 1.0);
     // 1422 to 1430 bytes per hop at 50 kbit/s: 228 ms on air plus 5 ms.
     let p = s.latency_ms.unwrap();
     assert!(p.p50 >= 233 && p.max <= 4 * 233 + 100, "{p:?}");
@@ -319,7 +319,7 @@ fn a_lossless_line_delivers_every_message() {
     let bytes = report.bytes_per_delivery().unwrap();
     // 1422 bytes flooded, 1430 with a next hop's hop id.
     assert!(bytes >= 1422.0 && bytes <= frames * 1430.0 + 0.5, "{bytes}");
-    let svg = outcome.svg(&outcome.lines(&NetworkConfig::default()));
+    let svg = outcome.svg(&outcome.lines());
     assert_eq!(svg.matches("<line ").count(), 4);
 }
 

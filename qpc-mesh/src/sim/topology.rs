@@ -116,6 +116,15 @@ impl Topology {
         breadth_first(self.len(), origin, |at| {
             neighbours[at].iter().copied().filter(|&n| up(n)).collect()
         })
+        .iter()
+        .map(Option::is_some)
+        .collect()
+    }
+
+    /// Hops from `origin` to every node (None: unreachable).
+    pub fn hop_distances(&self, origin: usize) -> Vec<Option<usize>> {
+        let neighbours = self.neighbours();
+        breadth_first(self.len(), origin, |at| neighbours[at].clone())
     }
 
     /// Components, largest component and mean degree.
@@ -149,24 +158,26 @@ impl Topology {
     }
 }
 
-/// The nodes reached from `origin` (included) following `next`.
+/// Hops from `origin` to the nodes it reaches following `next` (None for
+/// the others).
 pub(crate) fn breadth_first(
     len: usize,
     origin: usize,
     mut next: impl FnMut(usize) -> Vec<usize>,
-) -> Vec<bool> {
-    let mut seen = vec![false; len];
+) -> Vec<Option<usize>> {
+    let mut hops = vec![None; len];
     let mut queue = VecDeque::from([origin]);
-    seen[origin] = true;
+    hops[origin] = Some(0);
     while let Some(at) = queue.pop_front() {
+        let further = hops[at].map(|h| h + 1);
         for n in next(at) {
-            if !seen[n] {
-                seen[n] = true;
+            if hops[n].is_none() {
+                hops[n] = further;
                 queue.push_back(n);
             }
         }
     }
-    seen
+    hops
 }
 
 /// `n` nodes `spacing` apart on a line, each hearing its two neighbours.
@@ -283,6 +294,10 @@ mod tests {
         assert_eq!(t.edges.len(), 8);
         assert_eq!(t.neighbours()[0], vec![1]);
         assert_eq!(t.neighbours()[2], vec![1, 3]);
+        assert_eq!(
+            t.hop_distances(1),
+            [Some(1), Some(0), Some(1), Some(2), Some(3)]
+        );
         assert_eq!(t.positions[4], Position { x: 40.0, y: 0.0 });
         assert!(t.edges.iter().all(|e| e.config == EDGE));
         let c = t.connectivity();
@@ -353,6 +368,10 @@ mod tests {
         assert_eq!(
             two.reachable_from(2, |i| i != 3),
             [false, false, true, false, false]
+        );
+        assert_eq!(
+            two.hop_distances(4),
+            [None, None, Some(2), Some(1), Some(0)]
         );
 
         let mut rng = ChaCha20Rng::seed_from_u64(7);
