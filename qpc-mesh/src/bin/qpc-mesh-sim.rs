@@ -39,7 +39,7 @@ enum Scenario {
         #[arg(long, default_value_t = 3600)]
         duration_s: u64,
         /// Each node's announce interval, seconds.
-        #[arg(long, default_value_t = 1800)]
+        #[arg(long, default_value_t = 1200)]
         announce_interval_s: u64,
         /// Seconds between two messages.
         #[arg(long, default_value_t = 10)]
@@ -80,6 +80,9 @@ struct NetworkArgs {
     /// Every node's hop limit (1..=15).
     #[arg(long, default_value_t = 7)]
     hop_limit: u8,
+    /// Overlapping receptions at a receiver are lost (no capture).
+    #[arg(long)]
+    collisions: bool,
     /// Payload bytes per message.
     #[arg(long, default_value_t = 1400)]
     payload: usize,
@@ -111,6 +114,7 @@ impl NetworkArgs {
             bitrate_bps: self.bitrate,
             mtu: self.mtu,
             hop_limit: self.hop_limit,
+            collisions: self.collisions,
             seed: self.seed,
         })
     }

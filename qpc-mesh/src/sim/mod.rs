@@ -16,8 +16,12 @@
 //! events at the same millisecond run in the order they were scheduled,
 //! and no hash-map order is involved, so a seed gives one run.
 //!
-//! Not modelled: collisions and capture (overlapping frames at a receiver
-//! are all received), half duplex (a node hears while it transmits),
+//! Collisions are optional ([`Simulator::model_collisions`], off by
+//! default): two receptions that overlap in time at one receiver are both
+//! lost, without capture (the stronger frame does not survive) and
+//! without counting frames the loss draw already dropped.
+//!
+//! Not modelled: capture, half duplex (a node hears while it transmits),
 //! carrier sense, duty-cycle regulation beyond the node's own airtime
 //! budget, fragmentation (a frame above the MTU is refused), propagation
 //! delay as a function of distance (an edge's latency is configured), and
@@ -31,7 +35,7 @@ pub mod svg;
 pub mod topology;
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use bytes::Bytes;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -73,6 +77,8 @@ pub struct Stats {
     /// Frames refused: larger than the link's MTU, or on a link the
     /// simulator does not know.
     pub refused: u64,
+    /// Receptions lost to a collision (when modelled).
+    pub collided: u64,
     /// Frames transmitted by message type code (the low nibble of the
     /// envelope's first byte, `spec/10` §3).
     pub frames_by_type: [u64; 16],
@@ -88,6 +94,7 @@ impl Stats {
             lost: self.lost - earlier.lost,
             offline: self.offline - earlier.offline,
             refused: self.refused - earlier.refused,
+            collided: self.collided - earlier.collided,
             frames_by_type: std::array::from_fn(|t| {
                 self.frames_by_type[t] - earlier.frames_by_type[t]
             }),
@@ -126,6 +133,35 @@ struct Slot {
     /// The pending timeout event, if any (older ones are ignored).
     timer: Option<u64>,
     traffic: Traffic,
+}
+
+/// Receptions in progress per receiver, to find overlaps.
+#[derive(Debug, Default)]
+struct Collisions {
+    /// Per receiver: (start, end, order) of receptions not yet over.
+    pending: Vec<Vec<(u64, u64, u64)>>,
+    /// Orders of scheduled receptions that overlapped another.
+    collided: BTreeSet<u64>,
+}
+
+impl Collisions {
+    /// Records a reception of `[start, end)` at `to` scheduled as `order`
+    /// at `now`, marking it and every pending one it overlaps.
+    fn add(&mut self, to: usize, start: u64, end: u64, order: u64, now: u64) {
+        if self.pending.len() <= to {
+            self.pending.resize_with(to + 1, Vec::new);
+        }
+        let pending = &mut self.pending[to];
+        // Receptions start no earlier than now: older ones cannot overlap.
+        pending.retain(|&(_, until, _)| until > now);
+        for &(from, until, other) in pending.iter() {
+            if start < until && from < end {
+                self.collided.insert(other);
+                self.collided.insert(order);
+            }
+        }
+        pending.push((start, end, order));
+    }
 }
 
 #[derive(Debug)]
@@ -179,6 +215,7 @@ pub struct Simulator {
     stats: Stats,
     metrics: Metrics,
     log: Option<Vec<(u64, usize, Event)>>,
+    collisions: Option<Collisions>,
 }
 
 impl Simulator {
@@ -199,12 +236,19 @@ impl Simulator {
             stats: Stats::default(),
             metrics: Metrics::default(),
             log: None,
+            collisions: None,
         }
     }
 
     /// Keeps every node event from now on (see [`Simulator::events`]).
     pub fn log_events(&mut self) {
         self.log.get_or_insert_with(Vec::new);
+    }
+
+    /// Loses receptions that overlap at a receiver from now on (see the
+    /// module documentation).
+    pub fn model_collisions(&mut self) {
+        self.collisions.get_or_insert_with(Collisions::default);
     }
 
     /// Adds an online node at `position` whose radio ([`RADIO`]) is
@@ -427,13 +471,15 @@ impl Simulator {
         self.log.as_deref().unwrap_or_default()
     }
 
-    fn schedule(&mut self, at: u64, action: Action) {
+    /// Schedules `action`; returns its order (unique, increasing).
+    fn schedule(&mut self, at: u64, action: Action) -> u64 {
         self.order += 1;
         self.queue.push(Reverse(Scheduled {
             at,
             order: self.order,
             action,
         }));
+        self.order
     }
 
     /// Collects node `i`'s events and (online) transmits, and schedules
@@ -501,7 +547,11 @@ impl Simulator {
                 link: hop.link,
                 bytes: bytes.clone(),
             };
-            self.schedule(end + hop.edge.latency_ms, action);
+            let order = self.schedule(end + hop.edge.latency_ms, action);
+            if let Some(c) = &mut self.collisions {
+                let latency = hop.edge.latency_ms;
+                c.add(hop.to, start + latency, end + latency, order, now);
+            }
         }
     }
 
@@ -515,6 +565,11 @@ impl Simulator {
             self.now = self.now.max(next.at);
             match next.action {
                 Action::Receive { to, link, bytes } => {
+                    let collided = self.collisions.as_mut();
+                    if collided.is_some_and(|c| c.collided.remove(&next.order)) {
+                        self.stats.collided += 1;
+                        continue;
+                    }
                     if !self.nodes[to].online {
                         self.stats.offline += 1;
                         continue;

@@ -48,6 +48,8 @@ pub struct NetworkConfig {
     pub mtu: usize,
     /// Every node's hop limit (1..=15).
     pub hop_limit: u8,
+    /// Whether overlapping receptions collide ([`Simulator::model_collisions`]).
+    pub collisions: bool,
     /// The seed of the whole run.
     pub seed: u64,
 }
@@ -55,7 +57,7 @@ pub struct NetworkConfig {
 impl Default for NetworkConfig {
     /// 100 nodes, mean degree 10, 10% loss and 5 ms per edge, 50 kbit/s
     /// radios with a 2048-byte MTU (`SIMULATION.md` says why), the node's
-    /// default hop limit (7), seed 1.
+    /// default hop limit (7), no collisions, seed 1.
     fn default() -> Self {
         NetworkConfig {
             shape: Shape::RandomGeometric,
@@ -68,6 +70,7 @@ impl Default for NetworkConfig {
             bitrate_bps: 50_000,
             mtu: 2048,
             hop_limit: NodeConfig::default().hop_limit,
+            collisions: false,
             seed: 1,
         }
     }
@@ -102,6 +105,9 @@ pub struct Network {
 /// from the seed) and their edges.
 pub fn build(config: &NetworkConfig) -> Result<Network> {
     let mut sim = Simulator::new(config.seed);
+    if config.collisions {
+        sim.model_collisions();
+    }
     let n = config.nodes;
     let (topology, draws) = match config.shape {
         Shape::Line => (topology::line(n, 1.0, config.edge), 1),
@@ -279,8 +285,8 @@ pub struct ScaleConfig {
 }
 
 impl Default for ScaleConfig {
-    /// 1000 nodes for one hour, announcing every 30 minutes (the route
-    /// lifetime), a 1400-byte message every 10 s.
+    /// 1000 nodes for one hour, each announcing every 20 minutes (within
+    /// the 30-minute route lifetime), a 1400-byte message every 10 s.
     fn default() -> Self {
         ScaleConfig {
             network: NetworkConfig {
@@ -288,7 +294,7 @@ impl Default for ScaleConfig {
                 ..NetworkConfig::default()
             },
             duration_ms: 3_600_000,
-            announce_interval_ms: 1_800_000,
+            announce_interval_ms: 1_200_000,
             message_interval_ms: 10_000,
             payload_len: 1400,
         }
@@ -465,12 +471,13 @@ impl Outcome {
                 config.seed
             ),
             format!(
-                "links: loss {:.1}%, latency {} ms, {} bit/s, MTU {} B, hop limit {}; simulated {:.1} s",
+                "links: loss {:.1}%, latency {} ms, {} bit/s, MTU {} B, hop limit {}, collisions {}; simulated {:.1} s",
                 f64::from(config.edge.loss_permille) / 10.0,
                 config.edge.latency_ms,
                 config.bitrate_bps,
                 config.mtu,
                 config.hop_limit,
+                if config.collisions { "on" } else { "off" },
                 r.sim_ms as f64 / 1000.0
             ),
             format!(
@@ -492,11 +499,12 @@ impl Outcome {
         });
         let m = &r.measured;
         lines.push(format!(
-            "measured: {} frames, {} bytes, {} receptions, {} lost; per delivered message {} frames, {} bytes",
+            "measured: {} frames, {} bytes, {} receptions, {} lost, {} collided; per delivered message {} frames, {} bytes",
             m.transmissions,
             m.bytes,
             m.receptions,
             m.lost,
+            m.collided,
             r.frames_per_delivery().map_or("-".into(), |f| format!("{f:.1}")),
             r.bytes_per_delivery().map_or("-".into(), |f| format!("{f:.0}"))
         ));

@@ -343,3 +343,27 @@ fn unreachable_destinations_do_not_count_against_delivery() {
     assert_eq!((s.sent, s.with_path, s.delivered), (2, 1, 1));
     assert_eq!(s.delivery_ratio(), 1.0);
 }
+
+#[test]
+fn overlapping_receptions_collide_only_when_modelled() {
+    for modelled in [false, true] {
+        // 0 and 2 both reach 1 and announce at once; later 0 alone.
+        let mut sim = network(3);
+        if modelled {
+            sim.model_collisions();
+        }
+        sim.hear(0, 1, edge(0, 0));
+        sim.hear(2, 1, edge(3, 0));
+        announce(&mut sim, 0);
+        announce(&mut sim, 2);
+        sim.run_until(10_000);
+        announce(&mut sim, 0);
+        sim.run_until(20_000);
+        let s = sim.stats();
+        let (collided, received) = if modelled { (2, 1) } else { (0, 3) };
+        assert_eq!((s.collided, s.receptions), (collided, received));
+        assert_eq!(heard_at(&sim, 1, 2).is_some(), !modelled);
+        // The second announce from 0 overlaps nothing.
+        assert!(heard_at(&sim, 1, 0).is_some());
+    }
+}
