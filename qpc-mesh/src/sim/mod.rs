@@ -525,7 +525,9 @@ impl Simulator {
         let start = now.max(port.busy_until);
         let end = start + airtime_ms(len, port.config.budget.bitrate_bps);
         port.busy_until = end;
-        let hops = port.hops.clone();
+        // Taken for the loop (the loss draws and the queue are borrowed
+        // too), put back after it.
+        let hops = std::mem::take(&mut port.hops);
         self.stats.transmissions += 1;
         self.stats.bytes += len as u64;
         if let Some(first) = transmit.bytes.first() {
@@ -535,7 +537,7 @@ impl Simulator {
         traffic.frames += 1;
         traffic.bytes += len as u64;
         let bytes = Bytes::from(transmit.bytes);
-        for hop in hops {
+        for hop in &hops {
             // A uniform draw in 0..1000 by multiply-and-shift.
             let draw = (u64::from(self.medium_rng.next_u32()) * 1000) >> 32;
             if draw < u64::from(hop.edge.loss_permille) {
@@ -552,6 +554,9 @@ impl Simulator {
                 let latency = hop.edge.latency_ms;
                 c.add(hop.to, start + latency, end + latency, order, now);
             }
+        }
+        if let Some(port) = self.nodes[i].ports.get_mut(&transmit.link) {
+            port.hops = hops;
         }
     }
 
