@@ -27,8 +27,8 @@
 //!
 //! Still to come (see the issue): store-and-forward, the receipt message
 //! and its end-to-end authentication, broadcast
-//! channels, pairwise sessions, the LoRa link layer (fragmentation,
-//! duty cycle) and collisions in the simulator.
+//! channels, pairwise sessions, and the LoRa link layer (fragmentation,
+//! duty cycle).
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:

@@ -4,9 +4,10 @@
 use bytes::Bytes;
 use qpc_crypto::identity::{Address, Identity};
 
-use super::scenario::{self, NetworkConfig, Shape, UnicastConfig};
+use super::scenario::{self, NetworkConfig, ScaleConfig, Shape, UnicastConfig};
 use super::topology::{EdgeConfig, Position};
 use super::*;
+use crate::envelope::MessageType;
 use crate::node::{LinkConfig, MeshNode, NodeConfig};
 use crate::rebroadcast::AirtimeBudget;
 use crate::routing::TableEvent;
@@ -366,4 +367,30 @@ fn overlapping_receptions_collide_only_when_modelled() {
         // The second announce from 0 overlaps nothing.
         assert!(heard_at(&sim, 1, 0).is_some());
     }
+}
+
+#[test]
+fn the_scale_scenario_announces_periodically_and_sends_steadily() {
+    let outcome = scenario::scale(&ScaleConfig {
+        network: NetworkConfig {
+            nodes: 20,
+            mean_degree: 6.0,
+            ..NetworkConfig::default()
+        },
+        duration_ms: 300_000,
+        announce_interval_ms: 60_000,
+        message_interval_ms: 10_000,
+        payload_len: 200,
+    })
+    .unwrap();
+    let report = outcome.report();
+    assert_eq!(report.sim_ms, 300_000);
+    assert_eq!(report.summary.sent, 30);
+    // Five rounds of 20 own announces, and relays.
+    let announces = report.measured.frames_of(MessageType::Announce);
+    assert!(announces >= 5 * 20, "{announces}");
+    let typed: u64 = report.measured.frames_by_type.iter().sum();
+    assert_eq!(typed, report.measured.transmissions);
+    assert!(report.summary.delivered > 0);
+    assert!(report.route_coverage > 0.9, "{}", report.route_coverage);
 }
