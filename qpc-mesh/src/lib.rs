@@ -23,11 +23,14 @@
 //!   (announcing, relaying, path requests and responses, sealed messages
 //!   sent end to end, stored and forwarded with custody hand-off and
 //!   confirmed by receipts, exported and restored state);
-//! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
-//!   (directed hearing graph, airtime, seeded loss).
+//! - [`sim`]: a deterministic discrete-event simulator (virtual time, radio
+//!   media with per-edge latency and loss, bitrate and MTU, point-to-point
+//!   links, offline nodes and restarts), line, grid and random geometric
+//!   topologies, per-message metrics, SVG plots and scenarios; the
+//!   `qpc-mesh-sim` binary (feature `cli`) runs them (`SIMULATION.md`).
 //!
-//! Still to come (see the issues): broadcast channels, pairwise sessions,
-//! the LoRa link layer (fragmentation, duty cycle) and the full simulator.
+//! Still to come (see the issues): broadcast channels, pairwise sessions
+//! and the LoRa link layer (fragmentation, duty cycle).
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:

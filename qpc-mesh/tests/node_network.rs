@@ -5,13 +5,12 @@
 //! hostile datagrams change nothing.
 
 use bytes::Bytes;
-use qpc_crypto::certificate::Issuer;
 use qpc_crypto::identity::{Address, Identity};
-use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::node::{Event, LinkConfig, MeshNode, MessageHandle, NodeConfig};
 use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::Forwarding;
-use qpc_mesh::sim::{RadioConfig, Simulator, Stats, RADIO};
+use qpc_mesh::sim::topology::{EdgeConfig, Position};
+use qpc_mesh::sim::{adapter, Simulator, Stats, RADIO};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -20,70 +19,78 @@ const BITRATE: u64 = 50_000;
 const DATA_MTU: usize = 2048;
 
 fn node(i: usize) -> MeshNode {
-    node_with_mtu(i, DATA_MTU)
-}
-
-fn node_with_mtu(i: usize, mtu: usize) -> MeshNode {
     let n = i as u8;
     let identity = Identity::from_seeds(&[n + 1; 32], &[n + 101; 32]);
-    let issuer = Issuer::from_seed(&[77; 32]);
-    let certificate = issuer.issue(identity.public(), u64::MAX);
     let mut rng = ChaCha20Rng::from_seed([n; 32]);
     let mut node = MeshNode::new(identity, NodeConfig::default(), 1, &mut rng).unwrap();
-    node.enable_messaging(
-        certificate,
-        vec![issuer.trust_root().clone()],
-        ReceiverConfig::default(),
-    )
-    .unwrap();
-    let link = LinkConfig {
+    adapter::enable_messaging(&mut node).unwrap();
+    node
+}
+
+fn radio(mtu: usize) -> LinkConfig {
+    LinkConfig {
         mtu,
         cost: 9,
         budget: AirtimeBudget::two_percent(BITRATE),
         shared: true,
-    };
-    node.add_link(RADIO, link, 0).unwrap();
-    node
+    }
 }
 
-fn sim(n: usize, loss_permille: u16, seed: u8) -> Simulator<ChaCha20Rng> {
-    sim_with_mtu(n, loss_permille, seed, DATA_MTU)
-}
-
-fn sim_with_mtu(n: usize, loss_permille: u16, seed: u8, mtu: usize) -> Simulator<ChaCha20Rng> {
-    let radio = RadioConfig {
-        bitrate_bps: BITRATE,
+/// An edge without latency.
+fn lossy(loss_permille: u16) -> EdgeConfig {
+    EdgeConfig {
+        latency_ms: 0,
         loss_permille,
+    }
+}
+
+const LOSSLESS: EdgeConfig = EdgeConfig {
+    latency_ms: 0,
+    loss_permille: 0,
+};
+
+fn add(s: &mut Simulator, i: usize, mtu: usize) {
+    let at = Position {
+        x: i as f64,
+        y: 0.0,
     };
-    let mut sim = Simulator::new(radio, ChaCha20Rng::from_seed([seed; 32]));
+    s.add_node(node(i), at, radio(mtu)).unwrap();
+}
+
+fn sim(n: usize, seed: u64) -> Simulator {
+    sim_with_mtu(n, seed, DATA_MTU)
+}
+
+fn sim_with_mtu(n: usize, seed: u64, mtu: usize) -> Simulator {
+    let mut sim = Simulator::new(seed);
+    sim.log_events();
     for i in 0..n {
-        sim.add_node(node_with_mtu(i, mtu));
+        add(&mut sim, i, mtu);
     }
     sim
 }
 
-fn chain(n: usize) -> Simulator<ChaCha20Rng> {
-    let mut s = sim(n, 0, 0);
+fn chain(n: usize) -> Simulator {
+    let mut s = sim(n, 0);
     for i in 1..n {
-        s.connect(i - 1, i);
+        s.connect(i - 1, i, LOSSLESS);
     }
     s
 }
 
-fn address(s: &Simulator<ChaCha20Rng>, i: usize) -> Address {
+fn address(s: &Simulator, i: usize) -> Address {
     s.node(i).address()
 }
 
-fn announce_all(s: &mut Simulator<ChaCha20Rng>) {
-    let now = s.now();
+fn announce_all(s: &mut Simulator) {
     for i in 0..s.len() {
-        s.node_mut(i).announce(now).unwrap();
+        s.with_node(i, |node, now, _| node.announce(now)).unwrap();
     }
 }
 
 /// Follows next hops from `from` to `to`; panics on a loop, a dead end or a
 /// next hop out of range.
-fn walk(s: &Simulator<ChaCha20Rng>, from: usize, to: usize) -> Vec<usize> {
+fn walk(s: &Simulator, from: usize, to: usize) -> Vec<usize> {
     let dest = address(s, to);
     let mut path = vec![from];
     let mut at = from;
@@ -104,7 +111,7 @@ fn walk(s: &Simulator<ChaCha20Rng>, from: usize, to: usize) -> Vec<usize> {
     path
 }
 
-fn delivered(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<Bytes> {
+fn delivered(s: &Simulator, i: usize) -> Vec<Bytes> {
     s.events()
         .iter()
         .filter_map(|(_, n, e)| match e {
@@ -114,7 +121,7 @@ fn delivered(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<Bytes> {
         .collect()
 }
 
-fn confirmed(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<MessageHandle> {
+fn confirmed(s: &Simulator, i: usize) -> Vec<MessageHandle> {
     s.events()
         .iter()
         .filter_map(|(_, n, e)| match e {
@@ -125,9 +132,10 @@ fn confirmed(s: &Simulator<ChaCha20Rng>, i: usize) -> Vec<MessageHandle> {
 }
 
 /// Node `from` sends `content` to node `to`.
-fn send(s: &mut Simulator<ChaCha20Rng>, from: usize, to: usize, content: &[u8]) -> MessageHandle {
-    let (now, recipient) = (s.now(), s.node(to).identity().clone());
-    s.node_mut(from).send(&recipient, content, now).unwrap()
+fn send(s: &mut Simulator, from: usize, to: usize, content: &[u8]) -> MessageHandle {
+    let recipient = s.node(to).identity().clone();
+    s.with_node(from, |node, now, _| node.send(&recipient, content, now))
+        .unwrap()
 }
 
 #[test]
@@ -171,7 +179,7 @@ fn overhearing_a_forwarded_message_does_not_block_it() {
     // 0 -> 1 -> 2 -> 3, and node 2 also hears node 0 (but 0 does not hear 2):
     // 2 overhears the copy 0 addresses to 1, then receives 1's copy.
     let mut s = chain(4);
-    s.hear(0, 2);
+    s.hear(0, 2, LOSSLESS);
     announce_all(&mut s);
     s.run_until(60_000);
     assert_eq!(walk(&s, 0, 3), vec![0, 1, 2, 3]);
@@ -192,20 +200,20 @@ fn overhearing_a_forwarded_message_does_not_block_it() {
 #[test]
 fn rebroadcasts_respect_the_airtime_share() {
     // A star: node 0 hears everyone and relays every announce once.
-    let mut s = sim(6, 0, 0);
+    let mut s = sim(6, 0);
     for i in 1..6 {
-        s.connect(0, i);
+        s.connect(0, i, LOSSLESS);
     }
     announce_all(&mut s);
     // 2% of 50 kbit/s = 125 bytes/s after a full 160-byte bucket: at 1 s
     // node 0 has sent only its own 152-byte announce (8 + 125 bytes of
     // credit do not cover a 160-byte relay).
     s.run_until(1_000);
-    assert_eq!(s.bytes_sent_by(0), 152);
+    assert_eq!(s.traffic(0).bytes, 152);
     s.run_until(60_000);
     // Its own announce and five relays of 160 bytes, within the budget.
-    assert_eq!(s.bytes_sent_by(0), 152 + 5 * 160);
-    assert!(s.bytes_sent_by(0) <= 160 + 125 * 60);
+    assert_eq!(s.traffic(0).bytes, 152 + 5 * 160);
+    assert!(s.traffic(0).bytes <= 160 + 125 * 60);
     for i in 1..6 {
         for j in 1..6 {
             if i != j {
@@ -219,10 +227,10 @@ fn rebroadcasts_respect_the_airtime_share() {
 fn a_late_node_finds_a_route_with_a_path_request() {
     // 0 - 1 - 2 - 3, then node 4 comes into range of 3 after the announces.
     let mut s = chain(4);
-    s.add_node(node(4));
+    add(&mut s, 4, DATA_MTU);
     announce_all(&mut s);
     s.run_until(60_000);
-    s.connect(3, 4);
+    s.connect(3, 4, LOSSLESS);
     let (now, dest) = (s.now(), address(&s, 0));
     send(&mut s, 4, 0, b"first contact");
     s.run_until(now + 10_000);
@@ -240,14 +248,14 @@ fn a_late_node_finds_a_route_with_a_path_request() {
 }
 
 /// A 3 x 3 grid with reception loss, announcing every minute.
-fn grid(loss_permille: u16, seed: u8) -> (Simulator<ChaCha20Rng>, Stats) {
-    let mut s = sim(9, loss_permille, seed);
+fn grid(loss_permille: u16, seed: u64) -> (Simulator, Stats) {
+    let mut s = sim(9, seed);
     for i in 0..9 {
         if i % 3 < 2 {
-            s.connect(i, i + 1);
+            s.connect(i, i + 1, lossy(loss_permille));
         }
         if i < 6 {
-            s.connect(i, i + 3);
+            s.connect(i, i + 3, lossy(loss_permille));
         }
     }
     for round in 0..6u64 {
@@ -259,7 +267,7 @@ fn grid(loss_permille: u16, seed: u8) -> (Simulator<ChaCha20Rng>, Stats) {
 }
 
 /// Routes of all 72 ordered pairs that have the fewest hops.
-fn shortest_routes(s: &Simulator<ChaCha20Rng>) -> usize {
+fn shortest_routes(s: &Simulator) -> usize {
     let mut shortest_paths = 0;
     for from in 0..9 {
         for to in 0..9 {
@@ -300,15 +308,16 @@ fn the_x_wing_key_is_fetched_along_the_route_where_the_mtu_allows() {
     use qpc_mesh::node::DropReason;
 
     for mtu in [1500, 222] {
-        let mut s = sim_with_mtu(4, 0, 0, mtu);
+        let mut s = sim_with_mtu(4, 0, mtu);
         for i in 1..4 {
-            s.connect(i - 1, i);
+            s.connect(i - 1, i, LOSSLESS);
         }
         announce_all(&mut s);
         s.run_until(60_000);
-        let (now, dest) = (s.now(), address(&s, 3));
+        let dest = address(&s, 3);
         let before = s.stats().transmissions;
-        s.node_mut(0).request_key(dest, now);
+        s.with_node(0, |node, now, _| node.request_key(dest, now));
+        let now = s.now();
         s.run_until(now + 10_000);
         let fetched: Vec<_> = s
             .events()
@@ -365,16 +374,20 @@ fn forged_stale_and_replayed_datagrams_are_not_used() {
     let stale = announce(0).to_bytes().unwrap();
     let mut forged = announce(2).to_bytes().unwrap();
     forged[100] ^= 1;
-    let node0 = s.node_mut(0);
-    let route_before = node0
+    s.run_until(20_000);
+    let route_before = s
+        .node(0)
         .routing_table()
         .route(&other.public().address(), 20_000);
     assert!(route_before.is_some(), "node 1's announce was heard");
-    for bytes in [replay, stale, forged, vec![0x41, 0x07]] {
-        node0.handle_datagram(RADIO, Bytes::from(bytes), 20_000);
-    }
-    node0.handle_datagram(LinkId(5), Bytes::from_static(&[0x21]), 20_000);
-    let events: Vec<_> = std::iter::from_fn(|| node0.poll_event()).collect();
+    let (events, relayed) = s.with_node(0, |node0, now, _| {
+        for bytes in [replay, stale, forged, vec![0x41, 0x07]] {
+            node0.handle_datagram(RADIO, Bytes::from(bytes), now);
+        }
+        node0.handle_datagram(LinkId(5), Bytes::from_static(&[0x21]), now);
+        let events: Vec<_> = std::iter::from_fn(|| node0.poll_event()).collect();
+        (events, node0.poll_transmit())
+    });
     let outcomes: Vec<_> = events
         .iter()
         .map(|e| match e {
@@ -396,12 +409,12 @@ fn forged_stale_and_replayed_datagrams_are_not_used() {
         ]
     );
     assert_eq!(
-        node0
+        s.node(0)
             .routing_table()
             .route(&other.public().address(), 20_000),
         route_before
     );
-    assert!(node0.poll_transmit().is_none(), "nothing relayed");
+    assert!(relayed.is_none(), "nothing relayed");
 }
 
 #[test]
@@ -411,6 +424,7 @@ fn a_better_path_at_the_hop_limit_is_taken_without_relaying() {
     use qpc_mesh::routing::{Decision, LinkId};
 
     let mut relay = node(0);
+    relay.add_link(RADIO, radio(222), 0).unwrap();
     let wired = LinkConfig {
         mtu: 1500,
         cost: 1,

@@ -10,7 +10,8 @@ use qpc_mesh::envelope::{Envelope, MessageType};
 use qpc_mesh::node::{DropReason, Event, LinkConfig, MeshNode, NodeConfig, Transmit};
 use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::LinkId;
-use qpc_mesh::sim::{RadioConfig, Simulator, RADIO};
+use qpc_mesh::sim::topology::{EdgeConfig, Position};
+use qpc_mesh::sim::{Simulator, RADIO};
 use qpc_mesh::store::{Eviction, StoreConfig};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -253,38 +254,50 @@ fn the_store_reports_what_it_lets_go() {
 
 #[test]
 fn a_restarted_sender_keeps_its_store_and_its_receipts() {
-    let radio = RadioConfig {
-        bitrate_bps: 50_000,
-        loss_permille: 0,
+    let radio = LinkConfig {
+        mtu: 2048,
+        cost: 9,
+        budget: AirtimeBudget::two_percent(50_000),
+        shared: true,
     };
-    let mut s = Simulator::new(radio, ChaCha20Rng::from_seed([3; 32]));
-    let radio_node = |i: u8| {
+    let bare = |i: u8| {
         let mut rng = ChaCha20Rng::from_seed([i; 32]);
         let mut n = MeshNode::new(identity(i), config(), 1, &mut rng).unwrap();
-        add_links(&mut n);
         enable(&mut n, i);
         n
     };
-    s.add_node(radio_node(0));
-    s.add_node(radio_node(1));
+    let mut s = Simulator::new(3);
+    s.log_events();
+    for i in 0..2 {
+        let at = Position {
+            x: f64::from(i),
+            y: 0.0,
+        };
+        s.add_node(bare(i), at, radio).unwrap();
+    }
     // Node 1 is out of range: node 0 stores the message and asks for paths.
     // (Time is Unix ms: sealed-sender timestamps start after 0.)
     s.run_until(1);
     let recipient = s.node(1).identity().clone();
-    let handle = s.node_mut(0).send(&recipient, b"later", 1).unwrap();
+    let handle = s
+        .with_node(0, |n, now, _| n.send(&recipient, b"later", now))
+        .unwrap();
     s.run_until(5_000);
     assert_eq!(s.node(0).store().len(), 1);
 
     let state = s.node(0).export_state().unwrap();
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let mut restarted = MeshNode::restore(identity(0), config(), &state, &mut rng).unwrap();
-    add_links(&mut restarted);
     enable(&mut restarted, 0);
     assert_eq!(restarted.export_state().unwrap(), state, "nothing lost");
-    *s.node_mut(0) = restarted;
+    s.replace_node(0, restarted).unwrap();
 
-    s.connect(0, 1);
-    s.node_mut(1).announce(5_000).unwrap();
+    let lossless = EdgeConfig {
+        latency_ms: 0,
+        loss_permille: 0,
+    };
+    s.connect(0, 1, lossless);
+    s.with_node(1, |n, now, _| n.announce(now)).unwrap();
     s.run_until(20_000);
     let confirmed = s
         .events()

@@ -1,0 +1,190 @@
+//! `qpc-mesh-sim`: runs a simulator scenario and prints its figures, the
+//! wall time and the simulated/real speed ratio; `--svg` writes a plot.
+//! See `SIMULATION.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qpc_mesh::sim::scenario::{self, NetworkConfig, Outcome, ScaleConfig, Shape, UnicastConfig};
+use qpc_mesh::sim::topology::EdgeConfig;
+
+#[derive(Parser)]
+#[command(about = "Deterministic qpc mesh simulations")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Announce warm-up, then messages between random pairs.
+    Unicast {
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// Messages to send.
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        /// Warm-up before the first message, seconds.
+        #[arg(long, default_value_t = 300)]
+        warmup_s: u64,
+    },
+    /// Periodic announces and some traffic for a long run (default 1000
+    /// nodes, one hour).
+    Scale {
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// Simulated time, seconds.
+        #[arg(long, default_value_t = 3600)]
+        duration_s: u64,
+        /// Each node's announce interval, seconds.
+        #[arg(long, default_value_t = 1200)]
+        announce_interval_s: u64,
+        /// Seconds between two messages.
+        #[arg(long, default_value_t = 10)]
+        message_interval_s: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Topology {
+    Line,
+    Grid,
+    Rgg,
+}
+
+#[derive(Args)]
+struct NetworkArgs {
+    /// The graph.
+    #[arg(long, value_enum, default_value = "rgg")]
+    topology: Topology,
+    /// Nodes (default: 100 for unicast, 1000 for scale).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Mean degree of a random geometric graph.
+    #[arg(long, default_value_t = 10.0)]
+    degree: f64,
+    /// Frame loss per edge, 0..=1.
+    #[arg(long, default_value_t = 0.1)]
+    loss: f64,
+    /// Latency per edge, ms.
+    #[arg(long, default_value_t = 5)]
+    latency_ms: u64,
+    /// Radio bitrate, bit/s.
+    #[arg(long, default_value_t = 50_000)]
+    bitrate: u64,
+    /// Radio MTU, bytes.
+    #[arg(long, default_value_t = 2048)]
+    mtu: usize,
+    /// Every node's hop limit (1..=15).
+    #[arg(long, default_value_t = 7)]
+    hop_limit: u8,
+    /// Overlapping receptions at a receiver are lost (no capture).
+    #[arg(long)]
+    collisions: bool,
+    /// Content bytes per message (sealed with its receipt key: about
+    /// 1,410 bytes more on air).
+    #[arg(long, default_value_t = 32)]
+    payload: usize,
+    /// The run's seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Writes an SVG plot of the run here.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+}
+
+impl NetworkArgs {
+    fn config(&self, default_nodes: usize) -> Result<NetworkConfig, String> {
+        if !(0.0..=1.0).contains(&self.loss) {
+            return Err("--loss is a probability, 0..=1".into());
+        }
+        Ok(NetworkConfig {
+            shape: match self.topology {
+                Topology::Line => Shape::Line,
+                Topology::Grid => Shape::Grid,
+                Topology::Rgg => Shape::RandomGeometric,
+            },
+            nodes: self.nodes.unwrap_or(default_nodes),
+            mean_degree: self.degree,
+            edge: EdgeConfig {
+                latency_ms: self.latency_ms,
+                loss_permille: (self.loss * 1000.0).round() as u16,
+            },
+            bitrate_bps: self.bitrate,
+            mtu: self.mtu,
+            hop_limit: self.hop_limit,
+            collisions: self.collisions,
+            seed: self.seed,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qpc-mesh-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let started = Instant::now();
+    let (outcome, args) = match &cli.scenario {
+        Scenario::Unicast {
+            network,
+            messages,
+            warmup_s,
+        } => {
+            let config = UnicastConfig {
+                network: network.config(100)?,
+                messages: *messages,
+                payload_len: network.payload,
+                warmup_ms: warmup_s * 1000,
+                ..UnicastConfig::default()
+            };
+            let outcome = scenario::unicast(&config).map_err(|e| e.to_string())?;
+            (outcome, network)
+        }
+        Scenario::Scale {
+            network,
+            duration_s,
+            announce_interval_s,
+            message_interval_s,
+        } => {
+            let config = ScaleConfig {
+                network: network.config(1000)?,
+                duration_ms: duration_s * 1000,
+                announce_interval_ms: announce_interval_s * 1000,
+                message_interval_ms: message_interval_s * 1000,
+                payload_len: network.payload,
+            };
+            let outcome = scenario::scale(&config).map_err(|e| e.to_string())?;
+            (outcome, network)
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let mut lines = outcome.lines();
+    lines.push(speed(&outcome, wall));
+    for line in &lines {
+        println!("{line}");
+    }
+    if let Some(path) = &args.svg {
+        std::fs::write(path, outcome.svg(&lines[..lines.len() - 1]))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Wall time (building the network included) and the speed ratio.
+fn speed(outcome: &Outcome, wall_s: f64) -> String {
+    let simulated = outcome.network.sim.now() as f64 / 1000.0;
+    format!(
+        "wall time {wall_s:.2} s, simulated/real {:.0}x",
+        simulated / wall_s.max(1e-9)
+    )
+}
