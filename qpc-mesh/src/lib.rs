@@ -20,12 +20,15 @@
 //!   (announcing, relaying, path requests and responses, next-hop
 //!   forwarding and flooding of Sealed messages);
 //! - [`sim`]: a deterministic simulator of nodes on a shared radio channel
-//!   (directed hearing graph, airtime, seeded loss).
+//!   (directed hearing graph, airtime, seeded loss);
+//! - [`lora`]: the LoRa link layer (`spec/11-lora-link.md`): radio
+//!   profiles and region plans, exact airtime, duty-cycle budgets, the
+//!   priority link queue, fragmentation with selective repeat.
 //!
 //! Still to come (see the issue): store-and-forward, the receipt message
 //! and its end-to-end authentication, broadcast
-//! channels, pairwise sessions, the LoRa link layer (fragmentation,
-//! duty cycle) and collisions in the simulator.
+//! channels, pairwise sessions, the LoRa link layer inside `MeshNode` and
+//! the simulator, and collisions in the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -83,6 +86,7 @@ pub mod delivery;
 pub mod envelope;
 mod error;
 pub mod key_request;
+pub mod lora;
 pub mod message;
 pub mod node;
 pub mod path_request;
