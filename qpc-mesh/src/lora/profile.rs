@@ -173,7 +173,7 @@ impl RadioProfile {
 pub struct DutyCycle(pub u16);
 
 /// An EU868 sub-band of ETSI EN 300 220-2 (ERC Recommendation 70-03,
-/// annex 1, bands h1.4–h1.7; the LoRaWAN RP002 names in brackets).
+/// annex 1, bands h1.4–h1.7; the names often used for them in quotes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Eu868SubBand {
     /// 868.0–868.6 MHz, 1% (h1.4, "g1"; the three default LoRaWAN channels).
