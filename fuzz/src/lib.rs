@@ -28,6 +28,8 @@
 //! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.3 computed independently (lengths, address formula, strict key and signature over the spec's bytes, fetched identities' checks); accepted ⇒ re-encodes identically; genuine announces, path responses and key responses built and mutated by the harness reach every check |
 //! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
 //! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
+//! | [`lora_frame`] | qpc-mesh `LinkFrame::decode` | the outcome (fields or error class) equals `spec/11` §6.1–§6.3 computed independently; accepted ⇒ re-encodes identically |
+//! | [`lora_reassembly`] | qpc-mesh `Reassembler` | every outcome, error class, NACK and give-up equals an independent model of §6.5; held bytes and datagrams in progress within their bounds |
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
@@ -69,12 +71,14 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 pub mod fixtures;
+mod lora;
 mod mesh;
 mod mls;
 pub mod opaque;
 mod pqxx;
 pub mod seeds;
 
+pub use lora::{lora_frame, lora_reassembly};
 pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
@@ -88,7 +92,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 26] = [
+pub const TARGETS: [&str; 28] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -109,6 +113,8 @@ pub const TARGETS: [&str; 26] = [
     "mesh_message",
     "mesh_routing",
     "mesh_node",
+    "lora_frame",
+    "lora_reassembly",
     "mls_payload",
     "mls_ordering",
     "opaque_messages",
@@ -141,6 +147,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_message" => mesh_message(data),
         "mesh_routing" => mesh_routing(data),
         "mesh_node" => mesh_node(data),
+        "lora_frame" => lora_frame(data),
+        "lora_reassembly" => lora_reassembly(data),
         "mls_payload" => mls_payload(data),
         "mls_ordering" => mls_ordering(data),
         "opaque_messages" => opaque::opaque_messages(data),

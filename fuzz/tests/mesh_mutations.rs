@@ -1,4 +1,5 @@
-//! A stable-Rust stand-in for libFuzzer on the qpc-mesh targets: proptest
+//! A stable-Rust stand-in for libFuzzer on the qpc-mesh targets (LoRa link
+//! targets included): proptest
 //! mutates their seeds (bit flips, byte overwrites, truncation, splicing)
 //! and runs the target, whose assertions are the properties.
 
@@ -67,5 +68,15 @@ proptest! {
     #[test]
     fn mesh_node(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
         qpc_fuzz::mesh_node(&mutated("mesh_node", pick, &m));
+    }
+
+    #[test]
+    fn lora_frame(pick: usize, m in proptest::collection::vec(mutation(), 0..4)) {
+        qpc_fuzz::lora_frame(&mutated("lora_frame", pick, &m));
+    }
+
+    #[test]
+    fn lora_reassembly(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
+        qpc_fuzz::lora_reassembly(&mutated("lora_reassembly", pick, &m));
     }
 }

@@ -1,7 +1,8 @@
 //! The one error type of qpc-mesh.
 
 /// Everything that can go wrong in qpc-mesh. Each variant maps to one error
-/// class of `spec/10-mesh.md` §8 (see [`Error::class`]); negative vectors
+/// class of `spec/10-mesh.md` §8 or `spec/11-lora-link.md` §7 (see
+/// [`Error::class`]); negative vectors
 /// name these classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -38,6 +39,54 @@ pub enum Error {
     /// A bounded queue or table is full: try again later (back-pressure).
     #[error("full: {0}")]
     Full(&'static str),
+    /// A LoRa frame or PHY payload is longer than the link allows
+    /// (`spec/11-lora-link.md`).
+    #[error("frame of {len} bytes is longer than the {max} the link allows")]
+    FrameTooLong {
+        /// The frame's length.
+        len: usize,
+        /// The link's limit.
+        max: usize,
+    },
+    /// A datagram needs more fragments than a link frame can number, or is
+    /// longer than the reassembler accepts.
+    #[error("datagram of {len} bytes is longer than the {max} the link carries")]
+    DatagramTooLong {
+        /// The datagram's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A transmission would last longer than the region's dwell time.
+    #[error("airtime {airtime_ns} ns exceeds the dwell time of {limit_ns} ns")]
+    DwellTimeExceeded {
+        /// The frame's time on air.
+        airtime_ns: u64,
+        /// The region's limit.
+        limit_ns: u64,
+    },
+    /// A transmission would exceed the sub-band's duty-cycle budget.
+    #[error("duty-cycle budget exhausted (earliest start: {earliest_ms:?} ms)")]
+    DutyCycleExceeded {
+        /// When it may start, or `None` if never (longer than the
+        /// allowance).
+        earliest_ms: Option<u64>,
+    },
+    /// The link queue holds as many frames as it may.
+    #[error("the link queue is full")]
+    QueueFull,
+    /// A link frame's kind is not registered.
+    #[error("unknown link frame kind {0}")]
+    UnknownLinkFrame(u8),
+    /// A fragment disagrees with one already held under the same tag.
+    #[error("fragment conflicts with the one held for tag {tag:#06x}")]
+    ConflictingFragment {
+        /// The tag.
+        tag: u16,
+    },
+    /// Holding the fragment would exceed a reassembly bound.
+    #[error("reassembly bound reached: {0}")]
+    ReassemblyFull(&'static str),
     /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -58,6 +107,14 @@ impl Error {
             Error::Stale { .. } => "stale",
             Error::InvalidConfig(_) => "invalid_config",
             Error::Full(_) => "full",
+            Error::FrameTooLong { .. } => "frame_too_long",
+            Error::DatagramTooLong { .. } => "datagram_too_long",
+            Error::DwellTimeExceeded { .. } => "dwell_time_exceeded",
+            Error::DutyCycleExceeded { .. } => "duty_cycle_exceeded",
+            Error::QueueFull => "queue_full",
+            Error::UnknownLinkFrame(_) => "unknown_link_frame",
+            Error::ConflictingFragment { .. } => "conflicting_fragment",
+            Error::ReassemblyFull(_) => "reassembly_full",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
         }

@@ -27,10 +27,13 @@
 //!   media with per-edge latency and loss, bitrate and MTU, point-to-point
 //!   links, offline nodes and restarts), line, grid and random geometric
 //!   topologies, per-message metrics, SVG plots and scenarios; the
-//!   `qpc-mesh-sim` binary (feature `cli`) runs them (`SIMULATION.md`).
+//!   `qpc-mesh-sim` binary (feature `cli`) runs them (`SIMULATION.md`);
+//! - [`lora`]: the LoRa link layer (`spec/11-lora-link.md`): radio
+//!   profiles and region plans, exact airtime, duty-cycle budgets, the
+//!   priority link queue, fragmentation with selective repeat.
 //!
-//! Still to come (see the issues): broadcast channels, pairwise sessions
-//! and the LoRa link layer (fragmentation, duty cycle).
+//! Still to come (see the issues): broadcast channels, pairwise sessions,
+//! and the LoRa link layer inside `MeshNode` and the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -88,6 +91,7 @@ pub mod delivery;
 pub mod envelope;
 mod error;
 pub mod key_request;
+pub mod lora;
 pub mod message;
 pub mod node;
 pub mod path_request;

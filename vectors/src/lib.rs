@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub mod hpke;
 pub mod identity;
+pub mod lora;
 pub mod mesh;
 pub mod mls;
 pub mod opaque;
@@ -105,6 +106,12 @@ pub const SUITES: &[Suite] = &[
         protocol: mesh::PROTOCOL,
         generate: mesh::generate,
         verify: verify_json::<mesh::MeshVector>,
+    },
+    Suite {
+        file: "lora.json",
+        protocol: lora::PROTOCOL,
+        generate: lora::generate,
+        verify: verify_json::<lora::LoraVector>,
     },
     Suite {
         file: "mls.json",
