@@ -28,6 +28,7 @@
 //! | [`mesh_message`] | qpc-mesh `Message::decode` | the outcome equals §3.3–§6.3 computed independently (lengths, address formula, strict key and signature over the spec's bytes, fetched identities' checks); accepted ⇒ re-encodes identically; genuine announces, path responses and key responses built and mutated by the harness reach every check |
 //! | [`mesh_routing`] | qpc-mesh `RoutingTable` | every decision, `stale` error, event and lookup equals an independent model of §5; never above capacity |
 //! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
+//! | [`mesh_channel`] | qpc-mesh `Message::decode` + `Channel::open`, `FloodScheduler` | the open outcome (content, sender, verification) or error class equals §12.4 computed independently (SHA-256, ChaCha20-Poly1305, strict Ed25519); genuine messages built and mutated by the harness reach every check; the flood scheduler equals a model of §12.6 and stays bounded |
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
@@ -68,6 +69,7 @@ use qpc_wire::{
 };
 use sha2::{Digest, Sha256};
 
+mod channel;
 pub mod fixtures;
 mod mesh;
 mod mls;
@@ -75,6 +77,9 @@ pub mod opaque;
 mod pqxx;
 pub mod seeds;
 
+pub use channel::{
+    channel_mode, genuine_channel_message, mesh_channel, CHANNEL_KEY, CHANNEL_SENDER, FLOOD_CONFIG,
+};
 pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
@@ -88,7 +93,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 26] = [
+pub const TARGETS: [&str; 27] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -109,6 +114,7 @@ pub const TARGETS: [&str; 26] = [
     "mesh_message",
     "mesh_routing",
     "mesh_node",
+    "mesh_channel",
     "mls_payload",
     "mls_ordering",
     "opaque_messages",
@@ -141,6 +147,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_message" => mesh_message(data),
         "mesh_routing" => mesh_routing(data),
         "mesh_node" => mesh_node(data),
+        "mesh_channel" => mesh_channel(data),
         "mls_payload" => mls_payload(data),
         "mls_ordering" => mls_ordering(data),
         "opaque_messages" => opaque::opaque_messages(data),

@@ -38,6 +38,7 @@ const MESH_DECODE_CLASSES: &[&str] = &[
     "address_mismatch",
     "invalid_public_key",
     "bad_signature",
+    "content_too_long",
 ];
 
 /// The fixed identities of the mesh targets: index 0 is the routing
@@ -62,7 +63,7 @@ fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=6).contains(&code) {
+    if !matches!(code, 1..=6 | 9) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -140,7 +141,13 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         3 => exact(142).and_then(|()| expected_announce(dest, &body[8..12], &body[12..])),
         4 => (!body.is_empty()).then_some(()).ok_or("truncated"),
         5 => exact(8),
-        _ => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
+        6 => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
+        // A Channel body: length only (§12.4 C1).
+        _ => match body.len() {
+            n if n < 41 => Err("truncated"),
+            n if n > 142 => Err("content_too_long"),
+            _ => Ok(()),
+        },
     }
 }
 

@@ -18,6 +18,7 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
+mod channel;
 mod mesh;
 mod mls;
 mod opaque;
@@ -310,6 +311,7 @@ pub fn all() -> Vec<Seed> {
     crypto_seeds(&mut add);
     pqxx::seeds(&mut add);
     mesh::seeds(&mut add);
+    channel::seeds(&mut add);
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
     seeds

@@ -68,4 +68,9 @@ proptest! {
     fn mesh_node(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
         qpc_fuzz::mesh_node(&mutated("mesh_node", pick, &m));
     }
+
+    #[test]
+    fn mesh_channel(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
+        qpc_fuzz::mesh_channel(&mutated("mesh_channel", pick, &m));
+    }
 }

@@ -42,17 +42,20 @@ pub enum MessageType {
     KeyRequest,
     /// The answer: the destination's `PublicIdentity` (§6.3).
     KeyResponse,
+    /// A broadcast channel message, flooded to every node (§12).
+    Channel,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 6] = [
+    pub const ALL: [MessageType; 7] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
         MessageType::Sealed,
         MessageType::KeyRequest,
         MessageType::KeyResponse,
+        MessageType::Channel,
     ];
 
     /// The 4-bit code point.
@@ -64,6 +67,7 @@ impl MessageType {
             MessageType::Sealed => 0x4,
             MessageType::KeyRequest => 0x5,
             MessageType::KeyResponse => 0x6,
+            MessageType::Channel => 0x9,
         }
     }
 
@@ -79,7 +83,10 @@ impl MessageType {
     /// transmitter) rather than forwarded hop by hop (the hop id names the
     /// next hop).
     pub const fn is_flooded(self) -> bool {
-        matches!(self, MessageType::Announce | MessageType::PathRequest)
+        matches!(
+            self,
+            MessageType::Announce | MessageType::PathRequest | MessageType::Channel
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one error type of qpc-mesh.
 
 /// Everything that can go wrong in qpc-mesh. Each variant maps to one error
-/// class of `spec/10-mesh.md` §11 (see [`Error::class`]); negative vectors
+/// class of `spec/10-mesh.md` §8 (see [`Error::class`]); negative vectors
 /// name these classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +35,27 @@ pub enum Error {
     /// A configuration value is out of its documented range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// AEAD decryption failed: wrong channel key, altered header field
+    /// covered by the associated data, or tampered ciphertext or tag.
+    #[error("channel message does not open")]
+    OpenFailed,
+    /// Content or a body longer than a channel message may carry.
+    #[error("content of {len} bytes is longer than the {max} allowed")]
+    ContentTooLong {
+        /// The length given.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A channel message already delivered (same sender and message id).
+    #[error("channel message replayed")]
+    Replayed,
+    /// A channel operation on a channel this node has not joined.
+    #[error("not a member of this channel")]
+    UnknownChannel,
+    /// Joining a channel beyond the configured number of channels.
+    #[error("at most {0} channels may be joined")]
+    ChannelLimit(usize),
     /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -54,6 +75,11 @@ impl Error {
             Error::AddressMismatch => "address_mismatch",
             Error::Stale { .. } => "stale",
             Error::InvalidConfig(_) => "invalid_config",
+            Error::OpenFailed => "open_failed",
+            Error::ContentTooLong { .. } => "content_too_long",
+            Error::Replayed => "replayed",
+            Error::UnknownChannel => "unknown_channel",
+            Error::ChannelLimit(_) => "channel_limit",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
         }

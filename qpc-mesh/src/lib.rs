@@ -14,6 +14,9 @@
 //! - [`rebroadcast`]: the announce rebroadcast scheduler (once per announce,
 //!   an airtime share per link, lowest hop count first);
 //! - [`dedupe`]: the bounded duplicate filter;
+//! - [`channel`]: authenticated broadcast channels (ChaCha20-Poly1305
+//!   under a channel key, optionally signed by the sender);
+//! - [`flood`]: managed flooding, counter-based rebroadcast suppression;
 //! - [`delivery`]: sender-side receipt tracking (retry with backoff and
 //!   jitter, give-up), groundwork for end-to-end receipts;
 //! - [`node`]: `MeshNode`, the sans-IO engine over all of the above
@@ -23,9 +26,8 @@
 //!   (directed hearing graph, airtime, seeded loss).
 //!
 //! Still to come (see the issue): store-and-forward, the receipt message
-//! and its end-to-end authentication, broadcast
-//! channels, pairwise sessions, the LoRa link layer (fragmentation,
-//! duty cycle) and collisions in the simulator.
+//! and its end-to-end authentication, pairwise sessions, the LoRa link
+//! layer (fragmentation, duty cycle) and collisions in the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -78,10 +80,12 @@
 //! and randomness as `&mut impl rand_core::CryptoRng`.
 
 pub mod announce;
+pub mod channel;
 pub mod dedupe;
 pub mod delivery;
 pub mod envelope;
 mod error;
+pub mod flood;
 pub mod key_request;
 pub mod message;
 pub mod node;

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use crate::announce::AnnouncePacket;
+use crate::channel::ChannelPacket;
 use crate::envelope::{Envelope, Header, MessageType};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::path_request::{PathRequest, PathResponse};
@@ -34,6 +35,9 @@ pub enum Message {
     /// A checked identity, answering a key request (boxed: it holds the
     /// 1216-byte X-Wing key).
     KeyResponse(Box<KeyResponse>),
+    /// A broadcast channel message (checked for length; open it with the
+    /// channel's key).
+    Channel(ChannelPacket),
 }
 
 impl Message {
@@ -58,6 +62,7 @@ impl Message {
             MessageType::KeyResponse => {
                 Message::KeyResponse(Box::new(KeyResponse::from_envelope(envelope)?))
             }
+            MessageType::Channel => Message::Channel(ChannelPacket::from_envelope(envelope)?),
         })
     }
 
@@ -75,6 +80,7 @@ impl Message {
             Message::Sealed(s) => s.header.clone(),
             Message::KeyRequest(r) => r.header(),
             Message::KeyResponse(r) => r.header(),
+            Message::Channel(c) => c.header.clone(),
         }
     }
 
@@ -91,6 +97,7 @@ impl Message {
             .to_bytes(),
             Message::KeyRequest(r) => r.to_bytes(),
             Message::KeyResponse(r) => r.to_bytes(),
+            Message::Channel(c) => c.to_bytes(),
         }
     }
 }

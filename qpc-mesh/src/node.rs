@@ -5,8 +5,9 @@
 //! The driver adds links, then feeds datagrams with
 //! [`MeshNode::handle_datagram`], fires [`MeshNode::handle_timeout`] at
 //! [`MeshNode::poll_timeout`], and drains [`MeshNode::poll_transmit`] and
-//! [`MeshNode::poll_event`]. Store-and-forward, receipts, broadcast
-//! channels and fragmentation are not here yet: a datagram larger than a
+//! [`MeshNode::poll_event`]. Broadcast channels (§12) are joined with
+//! [`MeshNode::join_channel`]. Store-and-forward, receipts and
+//! fragmentation are not here yet: a datagram larger than a
 //! link's MTU is dropped with an event.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -16,8 +17,10 @@ use qpc_crypto::identity::{Address, Identity, PublicIdentity};
 use rand_core::CryptoRng;
 
 use crate::announce::{Announce, AnnouncePacket, Capabilities};
+use crate::channel::{ChannelId, ChannelKey, ChannelPacket, Membership};
 use crate::dedupe::DuplicateFilter;
 use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::{Message, SealedPacket};
 use crate::path_request::{PathRequest, PathResponse};
@@ -64,6 +67,12 @@ pub struct NodeConfig {
     /// Transmits and events waiting to be drained (each); beyond, the oldest
     /// is dropped.
     pub max_pending: usize,
+    /// Managed flooding of channel messages (§12.6).
+    pub flood: FloodConfig,
+    /// Channels that may be joined at once.
+    pub max_channels: usize,
+    /// Deliveries each channel remembers to refuse replays (§12.4 C7).
+    pub channel_replay_window: usize,
 }
 
 impl Default for NodeConfig {
@@ -76,6 +85,9 @@ impl Default for NodeConfig {
             hop_limit: 7,
             capabilities: Capabilities(Capabilities::TRANSPORT),
             max_pending: 1024,
+            flood: FloodConfig::default(),
+            max_channels: 8,
+            channel_replay_window: 256,
         }
     }
 }
@@ -105,6 +117,14 @@ pub enum DropReason {
     NotTransport,
     /// A path response without a reverse-path record.
     NoReversePath,
+    /// A flooded channel message was not rebroadcast: enough neighbours
+    /// were heard relaying it (§12.6).
+    Suppressed {
+        /// Copies heard while the rebroadcast waited.
+        heard: u16,
+    },
+    /// The flood scheduler holds its maximum of pending rebroadcasts.
+    FloodQueueFull,
 }
 
 /// What the node reports.
@@ -150,6 +170,20 @@ pub enum Event {
     },
     /// An announce left a rebroadcast queue unsent.
     AnnounceDropped(Dropped),
+    /// A message of a joined channel, opened (§12.4).
+    ChannelReceived {
+        /// The channel.
+        channel: ChannelId,
+        /// The sender the plaintext names.
+        sender: Address,
+        /// Whether the sender's signature verified under the key of its
+        /// announce; `false` for unsigned messages and unknown senders.
+        sender_verified: bool,
+        /// The envelope's message id.
+        message_id: u32,
+        /// The content.
+        content: Bytes,
+    },
 }
 
 /// The sans-IO mesh node.
@@ -163,6 +197,8 @@ pub struct MeshNode {
     scheduler: AnnounceScheduler,
     reverse: ReversePaths,
     own_requests: VecDeque<(RequestKey, u64)>,
+    channels: BTreeMap<ChannelId, Membership>,
+    flood_scheduler: FloodScheduler<(ChannelPacket, LinkId)>,
     sequence: Option<u32>,
     now: u64,
     transmits: VecDeque<Transmit>,
@@ -173,9 +209,12 @@ impl MeshNode {
     /// A node for `identity`; its first announce gets `first_sequence`
     /// (persisted by the driver, `spec/10` §4.6).
     pub fn new(identity: Identity, config: NodeConfig, first_sequence: u32) -> Result<Self> {
-        if config.hop_limit > MAX_HOP_LIMIT || config.max_pending == 0 {
+        if config.hop_limit > MAX_HOP_LIMIT
+            || config.max_pending == 0
+            || config.channel_replay_window == 0
+        {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15, at least one pending transmit and event",
+                "hop limit at most 15, at least one pending transmit and event, replay window at least 1",
             ));
         }
         let address = identity.public().address();
@@ -183,6 +222,8 @@ impl MeshNode {
             table: RoutingTable::new(address, config.routing)?,
             dedupe: DuplicateFilter::new(config.dedupe_capacity)?,
             reverse: ReversePaths::new(config.reverse_paths, config.path_request_ttl_ms)?,
+            flood_scheduler: FloodScheduler::new(config.flood, HopId::of(&address))?,
+            channels: BTreeMap::new(),
             identity,
             config,
             links: BTreeMap::new(),
@@ -293,6 +334,49 @@ impl MeshNode {
         Ok(())
     }
 
+    /// Joins the channel of `key` (joining twice is harmless); at most
+    /// `max_channels` at once (`channel_limit`).
+    pub fn join_channel(&mut self, key: ChannelKey) -> Result<ChannelId> {
+        let id = key.id();
+        if !self.channels.contains_key(&id) {
+            if self.channels.len() >= self.config.max_channels {
+                return Err(Error::ChannelLimit(self.config.max_channels));
+            }
+            let member = Membership::new(&key, self.config.channel_replay_window)?;
+            self.channels.insert(id, member);
+        }
+        Ok(id)
+    }
+
+    /// Leaves a channel; its messages are still relayed. `false` if it was
+    /// not joined.
+    pub fn leave_channel(&mut self, channel: &ChannelId) -> bool {
+        self.channels.remove(channel).is_some()
+    }
+
+    /// Seals `content` for a joined channel (signed with our identity if
+    /// `signed`) and floods it (§12); returns its message id.
+    pub fn send_channel(
+        &mut self,
+        channel: &ChannelId,
+        content: &[u8],
+        signed: bool,
+        now: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<u32> {
+        self.advance(now);
+        let member = self.channels.get(channel).ok_or(Error::UnknownChannel)?;
+        let packet =
+            member
+                .channel()
+                .seal(&self.identity, content, signed, self.config.hop_limit, rng)?;
+        self.dedupe.first_sighting(&packet.header);
+        let message_id = packet.header.message_id;
+        self.flood(&Message::Channel(packet), None);
+        self.flush(now);
+        Ok(message_id)
+    }
+
     /// Takes one datagram received on `link` (`spec/10` §7.1).
     pub fn handle_datagram(&mut self, link: LinkId, bytes: Bytes, now: u64) {
         self.advance(now);
@@ -316,7 +400,8 @@ impl MeshNode {
     pub fn poll_timeout(&self) -> Option<u64> {
         let table = self.table.poll_timeout();
         let scheduler = self.scheduler.poll_timeout(self.now);
-        table.into_iter().chain(scheduler).min()
+        let flood = self.flood_scheduler.poll_timeout();
+        table.into_iter().chain(scheduler).chain(flood).min()
     }
 
     /// The next datagram to send.
@@ -373,6 +458,9 @@ impl MeshNode {
             return self.on_announce(link, link_cost, packet, now);
         }
         if !self.dedupe.first_sighting(header) {
+            // A neighbour relayed it: counts towards suppression (§12.6).
+            self.flood_scheduler
+                .heard_copy(&DuplicateFilter::key(header));
             return Ok(());
         }
         match Message::from_envelope(envelope)? {
@@ -396,7 +484,57 @@ impl MeshNode {
                 self.on_key_response(*response, now);
                 Ok(())
             }
+            Message::Channel(packet) => {
+                self.on_channel(link, packet, now);
+                Ok(())
+            }
         }
+    }
+
+    /// Delivers a message of a joined channel once, then schedules its
+    /// rebroadcast, member or not (§12.5); a member does not relay a
+    /// message it cannot open.
+    fn on_channel(&mut self, link: LinkId, packet: ChannelPacket, now: u64) {
+        let channel = ChannelId::of_address(&packet.header.destination);
+        if let Some(member) = self.channels.get_mut(&channel) {
+            let table = &self.table;
+            let opened = member.receive(&packet, |sender| {
+                table.known_announce(sender).map(|a| *a.signing_key())
+            });
+            match opened {
+                Ok(message) => self.push_event(Event::ChannelReceived {
+                    channel,
+                    sender: message.sender,
+                    sender_verified: message.sender_verified,
+                    message_id: packet.header.message_id,
+                    content: message.content,
+                }),
+                Err(e) => {
+                    self.push_event(Event::Rejected {
+                        link,
+                        class: e.class(),
+                    });
+                    return;
+                }
+            }
+        }
+        let destination = packet.header.destination;
+        let reason = if !self.relays() {
+            DropReason::NotTransport
+        } else if let Some(header) = packet.header.relayed(None) {
+            let key = DuplicateFilter::key(&header);
+            let relayed = ChannelPacket { header, ..packet };
+            match self.flood_scheduler.schedule(key, (relayed, link), now) {
+                None => return,
+                Some(_) => DropReason::FloodQueueFull,
+            }
+        } else {
+            DropReason::HopLimit
+        };
+        self.push_event(Event::Dropped {
+            destination,
+            reason,
+        });
     }
 
     fn on_announce(
@@ -603,6 +741,13 @@ impl MeshNode {
                         ..s.header.clone()
                     },
                     payload: s.payload.clone(),
+                }),
+                Message::Channel(c) => Message::Channel(ChannelPacket {
+                    header: Header {
+                        hop_id: self.own_hop_id_on(link),
+                        ..c.header.clone()
+                    },
+                    ..c.clone()
                 }),
                 other => other.clone(),
             };
@@ -828,10 +973,22 @@ impl MeshNode {
         self.events.push_back(event);
     }
 
-    /// Table events to node events, then whatever announces may go now.
+    /// Table events to node events, due channel rebroadcasts, then
+    /// whatever announces may go now.
     fn flush(&mut self, now: u64) {
         while let Some(e) = self.table.poll_event() {
             self.push_event(Event::Table(e));
+        }
+        while let Some(release) = self.flood_scheduler.poll_release(now) {
+            match release {
+                Release::Transmit((packet, arrived_on)) => {
+                    self.flood(&Message::Channel(packet), Some(arrived_on));
+                }
+                Release::Suppressed { key, heard } => self.push_event(Event::Dropped {
+                    destination: key.1,
+                    reason: DropReason::Suppressed { heard },
+                }),
+            }
         }
         while let Some((link, bytes)) = self.scheduler.poll_transmit(now) {
             // Announces are at most 160 bytes and links carry at least 172.

@@ -10,6 +10,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub mod channel;
 pub mod hpke;
 pub mod identity;
 pub mod mesh;
@@ -105,6 +106,12 @@ pub const SUITES: &[Suite] = &[
         protocol: mesh::PROTOCOL,
         generate: mesh::generate,
         verify: verify_json::<mesh::MeshVector>,
+    },
+    Suite {
+        file: "channel.json",
+        protocol: channel::PROTOCOL,
+        generate: channel::generate,
+        verify: verify_json::<channel::ChannelVector>,
     },
     Suite {
         file: "mls.json",

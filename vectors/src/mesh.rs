@@ -193,6 +193,7 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         Sealed => "sealed",
         KeyRequest => "key_request",
         KeyResponse => "key_response",
+        Channel => "channel",
     }
 }
 
@@ -276,6 +277,13 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             "next_hop": hex_id(r.next_hop),
             "transmitter": hex::encode(r.transmitter.0),
             "public_identity": hex::encode(r.identity.to_bytes()),
+        }),
+        Message::Channel(c) => json!({
+            "channel_id": hex::encode(c.header.destination.as_bytes()),
+            "message_id": c.header.message_id,
+            "transmitter": hex_id(c.header.hop_id),
+            "nonce_extension": hex::encode(c.nonce_extension),
+            "ciphertext": hex::encode(&c.ciphertext),
         }),
     };
     merge(common, specific)
