@@ -43,6 +43,7 @@ const MESH_DECODE_CLASSES: &[&str] = &[
     "address_mismatch",
     "invalid_public_key",
     "bad_signature",
+    "content_too_long",
 ];
 
 /// The fixed identities of the mesh targets: index 0 is the routing
@@ -67,7 +68,7 @@ fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=8).contains(&code) {
+    if !(1..=9).contains(&code) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -147,9 +148,15 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         5 => exact(8),
         6 => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
         7 => exact(16),
-        // §8.2: a HopAck is a bare header with hop limit 0 and no hop id.
-        _ if d[1] & 0x0f != 0 || len == 30 => Err("malformed"),
-        _ => exact(0),
+        // §12.2 HA1-HA2: a HopAck is a bare header with hop limit 0, no hop id.
+        8 if d[1] & 0x0f != 0 || len == 30 => Err("malformed"),
+        8 => exact(0),
+        // A Channel body: length only (§13.4 C1).
+        _ => match body.len() {
+            n if n < 41 => Err("truncated"),
+            n if n > 142 => Err("content_too_long"),
+            _ => Ok(()),
+        },
     }
 }
 

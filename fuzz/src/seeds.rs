@@ -18,6 +18,7 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
+mod channel;
 mod lora;
 mod mesh;
 mod mls;
@@ -312,6 +313,7 @@ pub fn all() -> Vec<Seed> {
     pqxx::seeds(&mut add);
     mesh::seeds(&mut add);
     lora::seeds(&mut add);
+    channel::seeds(&mut add);
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
     seeds

@@ -79,4 +79,9 @@ proptest! {
     fn lora_reassembly(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
         qpc_fuzz::lora_reassembly(&mutated("lora_reassembly", pick, &m));
     }
+
+    #[test]
+    fn mesh_channel(pick: usize, m in proptest::collection::vec(mutation(), 0..6)) {
+        qpc_fuzz::mesh_channel(&mutated("mesh_channel", pick, &m));
+    }
 }

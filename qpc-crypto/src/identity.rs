@@ -100,6 +100,8 @@ pub enum SignatureContext {
     PqxxStaticKey,
     /// A mesh announce (`spec/10`).
     MeshAnnounce,
+    /// A sender's signature on a mesh broadcast channel message (`spec/10`).
+    MeshChannel,
 }
 
 impl SignatureContext {
@@ -111,6 +113,7 @@ impl SignatureContext {
             SignatureContext::SealedSender => b"qpc sig v1 sealed sender",
             SignatureContext::PqxxStaticKey => b"qpc sig v1 pqxx static key",
             SignatureContext::MeshAnnounce => b"qpc sig v1 mesh announce",
+            SignatureContext::MeshChannel => b"qpc sig v1 mesh channel",
         }
     }
 
@@ -122,6 +125,7 @@ impl SignatureContext {
             SignatureContext::SealedSender => "sealed-sender message",
             SignatureContext::PqxxStaticKey => "pqXX static key binding",
             SignatureContext::MeshAnnounce => "mesh announce",
+            SignatureContext::MeshChannel => "mesh channel message",
         }
     }
 }

@@ -46,11 +46,13 @@ pub enum MessageType {
     Receipt,
     /// A hop-by-hop custody acknowledgement, never relayed (§12.2).
     HopAck,
+    /// A broadcast channel message, flooded to every node (§13).
+    Channel,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 8] = [
+    pub const ALL: [MessageType; 9] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
@@ -59,6 +61,7 @@ impl MessageType {
         MessageType::KeyResponse,
         MessageType::Receipt,
         MessageType::HopAck,
+        MessageType::Channel,
     ];
 
     /// The 4-bit code point.
@@ -72,6 +75,7 @@ impl MessageType {
             MessageType::KeyResponse => 0x6,
             MessageType::Receipt => 0x7,
             MessageType::HopAck => 0x8,
+            MessageType::Channel => 0x9,
         }
     }
 
@@ -87,7 +91,10 @@ impl MessageType {
     /// transmitter) rather than forwarded hop by hop (the hop id names the
     /// next hop).
     pub const fn is_flooded(self) -> bool {
-        matches!(self, MessageType::Announce | MessageType::PathRequest)
+        matches!(
+            self,
+            MessageType::Announce | MessageType::PathRequest | MessageType::Channel
+        )
     }
 
     /// Whether messages of this type are data that is stored and forwarded
@@ -265,9 +272,9 @@ mod tests {
         let mut t0 = good.clone();
         t0[0] = 0x20;
         assert_eq!(decode(&t0).unwrap_err(), Error::UnknownMessageType(0));
-        let mut t9 = good.clone();
-        t9[0] = 0x29;
-        assert_eq!(decode(&t9).unwrap_err(), Error::UnknownMessageType(9));
+        let mut t10 = good.clone();
+        t10[0] = 0x2a;
+        assert_eq!(decode(&t10).unwrap_err(), Error::UnknownMessageType(10));
         let mut hops = good.clone();
         hops[1] = 0x32;
         assert_eq!(decode(&hops).unwrap_err().class(), "malformed");

@@ -87,6 +87,27 @@ pub enum Error {
     /// Holding the fragment would exceed a reassembly bound.
     #[error("reassembly bound reached: {0}")]
     ReassemblyFull(&'static str),
+    /// AEAD decryption failed: wrong channel key, altered header field
+    /// covered by the associated data, or tampered ciphertext or tag.
+    #[error("channel message does not open")]
+    OpenFailed,
+    /// Content or a body longer than a channel message may carry.
+    #[error("content of {len} bytes is longer than the {max} allowed")]
+    ContentTooLong {
+        /// The length given.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A channel message already delivered (same sender and message id).
+    #[error("channel message replayed")]
+    Replayed,
+    /// A channel operation on a channel this node has not joined.
+    #[error("not a member of this channel")]
+    UnknownChannel,
+    /// Joining a channel beyond the configured number of channels.
+    #[error("at most {0} channels may be joined")]
+    ChannelLimit(usize),
     /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -115,6 +136,11 @@ impl Error {
             Error::UnknownLinkFrame(_) => "unknown_link_frame",
             Error::ConflictingFragment { .. } => "conflicting_fragment",
             Error::ReassemblyFull(_) => "reassembly_full",
+            Error::OpenFailed => "open_failed",
+            Error::ContentTooLong { .. } => "content_too_long",
+            Error::Replayed => "replayed",
+            Error::UnknownChannel => "unknown_channel",
+            Error::ChannelLimit(_) => "channel_limit",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
         }

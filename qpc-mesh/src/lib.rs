@@ -14,6 +14,9 @@
 //! - [`rebroadcast`]: the announce rebroadcast scheduler (once per announce,
 //!   an airtime share per link, lowest hop count first);
 //! - [`dedupe`]: the bounded duplicate filter;
+//! - [`channel`]: authenticated broadcast channels (ChaCha20-Poly1305
+//!   under a channel key, optionally signed by the sender);
+//! - [`flood`]: managed flooding, counter-based rebroadcast suppression;
 //! - [`delivery`]: sender-side receipt tracking (retry with backoff and
 //!   jitter, give-up);
 //! - [`receipt`]: MeshData (sealed content with a receipt key), end-to-end
@@ -32,8 +35,8 @@
 //!   profiles and region plans, exact airtime, duty-cycle budgets, the
 //!   priority link queue, fragmentation with selective repeat.
 //!
-//! Still to come (see the issues): broadcast channels, pairwise sessions,
-//! and the LoRa link layer inside `MeshNode` and the simulator.
+//! Still to come (see the issues): pairwise sessions, and the LoRa link
+//! layer inside `MeshNode` and the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
 //! LoRa link of cost 9, verified, routed on and queued for rebroadcast:
@@ -86,10 +89,12 @@
 //! and randomness as `&mut impl rand_core::CryptoRng`.
 
 pub mod announce;
+pub mod channel;
 pub mod dedupe;
 pub mod delivery;
 pub mod envelope;
 mod error;
+pub mod flood;
 pub mod key_request;
 pub mod lora;
 pub mod message;

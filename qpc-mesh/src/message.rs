@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use crate::announce::AnnouncePacket;
+use crate::channel::ChannelPacket;
 use crate::envelope::{Envelope, Header, MessageType};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::path_request::{PathRequest, PathResponse};
@@ -39,6 +40,9 @@ pub enum Message {
     Receipt(Receipt),
     /// A custody acknowledgement.
     HopAck(HopAck),
+    /// A broadcast channel message (checked for length; open it with the
+    /// channel's key).
+    Channel(ChannelPacket),
 }
 
 impl Message {
@@ -65,6 +69,7 @@ impl Message {
             }
             MessageType::Receipt => Message::Receipt(Receipt::from_envelope(envelope)?),
             MessageType::HopAck => Message::HopAck(HopAck::from_envelope(envelope)?),
+            MessageType::Channel => Message::Channel(ChannelPacket::from_envelope(envelope)?),
         })
     }
 
@@ -84,6 +89,7 @@ impl Message {
             Message::KeyResponse(r) => r.header(),
             Message::Receipt(r) => r.header(),
             Message::HopAck(a) => a.header(),
+            Message::Channel(c) => c.header.clone(),
         }
     }
 
@@ -102,6 +108,7 @@ impl Message {
             Message::KeyResponse(r) => r.to_bytes(),
             Message::Receipt(r) => r.to_envelope().to_bytes(),
             Message::HopAck(a) => a.to_bytes(),
+            Message::Channel(c) => c.to_bytes(),
         }
     }
 }

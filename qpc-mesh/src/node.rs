@@ -10,8 +10,9 @@
 //! sealed-sender credentials; they are stored and forwarded with custody
 //! hand-off and confirmed by receipts (§12, the `data` submodule), and the
 //! node's durable state is exported with [`MeshNode::export_state`]
-//! (§12.5, the `persist` submodule). Broadcast channels and fragmentation are not here
-//! yet: a datagram larger than a link's MTU is dropped with an event.
+//! (§12.5, the `persist` submodule). Broadcast channels (§13) are joined
+//! with [`MeshNode::join_channel`]. Fragmentation is not here yet: a
+//! datagram larger than a link's MTU is dropped with an event.
 
 mod data;
 mod persist;
@@ -26,9 +27,11 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, SeedableRng};
 
 use crate::announce::{Announce, AnnouncePacket, Capabilities};
+use crate::channel::{ChannelId, ChannelKey, ChannelPacket, Membership};
 use crate::dedupe::DuplicateFilter;
 use crate::delivery::{DeliveryTracker, RetryPolicy};
 use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::Message;
 use crate::path_request::{PathRequest, PathResponse};
@@ -95,6 +98,12 @@ pub struct NodeConfig {
     /// Sealed messages remembered by digest to suppress duplicates and
     /// answer them with the receipt again (1..=65535).
     pub received_capacity: usize,
+    /// Managed flooding of channel messages (§13.6).
+    pub flood: FloodConfig,
+    /// Channels that may be joined at once.
+    pub max_channels: usize,
+    /// Deliveries each channel remembers to refuse replays (§13.4 C7).
+    pub channel_replay_window: usize,
 }
 
 impl Default for NodeConfig {
@@ -114,6 +123,9 @@ impl Default for NodeConfig {
             retry: RetryPolicy::default(),
             max_outstanding: 64,
             received_capacity: 1024,
+            flood: FloodConfig::default(),
+            max_channels: 8,
+            channel_replay_window: 256,
         }
     }
 }
@@ -128,9 +140,10 @@ impl NodeConfig {
             || !(1..=STATE_MAX_ENTRIES).contains(&self.max_outstanding)
             || !(1..=STATE_MAX_ENTRIES).contains(&self.received_capacity)
             || self.store.max_messages > STATE_MAX_ENTRIES
+            || self.channel_replay_window == 0
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts and attempts at least 1; outstanding, received and stored messages 1..=65535",
+                "hop limit at most 15; pending, timeouts, attempts and channel replay window at least 1; outstanding, received and stored messages 1..=65535",
             ));
         }
         self.store.validate()
@@ -173,6 +186,14 @@ pub enum DropReason {
     Store(Eviction),
     /// A sealed message for us arrived, but messaging is not enabled.
     NoMessaging,
+    /// A flooded channel message was not rebroadcast: enough neighbours
+    /// were heard relaying it (§13.6).
+    Suppressed {
+        /// Copies heard while the rebroadcast waited.
+        heard: u16,
+    },
+    /// The flood scheduler holds its maximum of pending rebroadcasts.
+    FloodQueueFull,
 }
 
 /// What the node reports.
@@ -233,6 +254,20 @@ pub enum Event {
     },
     /// An announce left a rebroadcast queue unsent.
     AnnounceDropped(Dropped),
+    /// A message of a joined channel, opened (§13.4).
+    ChannelReceived {
+        /// The channel.
+        channel: ChannelId,
+        /// The sender the plaintext names.
+        sender: Address,
+        /// Whether the sender's signature verified under the key of its
+        /// announce; `false` for unsigned messages and unknown senders.
+        sender_verified: bool,
+        /// The envelope's message id.
+        message_id: u32,
+        /// The content.
+        content: Bytes,
+    },
 }
 
 /// What sending and opening messages needs (`spec/05`).
@@ -265,6 +300,8 @@ pub struct MeshNode {
     scheduler: AnnounceScheduler,
     reverse: ReversePaths,
     own_requests: VecDeque<(RequestKey, u64)>,
+    channels: BTreeMap<ChannelId, Membership>,
+    flood_scheduler: FloodScheduler<(ChannelPacket, LinkId)>,
     sequence: Option<u32>,
     now: u64,
     transmits: VecDeque<Transmit>,
@@ -297,6 +334,8 @@ impl MeshNode {
             table: RoutingTable::new(address, config.routing)?,
             dedupe: DuplicateFilter::new(config.dedupe_capacity)?,
             reverse: ReversePaths::new(config.reverse_paths, config.path_request_ttl_ms)?,
+            flood_scheduler: FloodScheduler::new(config.flood, HopId::of(&address))?,
+            channels: BTreeMap::new(),
             identity,
             config,
             links: BTreeMap::new(),
@@ -404,6 +443,51 @@ impl MeshNode {
         Ok(())
     }
 
+    /// Joins the channel of `key` (joining twice is harmless); at most
+    /// `max_channels` at once (`channel_limit`).
+    pub fn join_channel(&mut self, key: ChannelKey) -> Result<ChannelId> {
+        let id = key.id();
+        if !self.channels.contains_key(&id) {
+            if self.channels.len() >= self.config.max_channels {
+                return Err(Error::ChannelLimit(self.config.max_channels));
+            }
+            let member = Membership::new(&key, self.config.channel_replay_window)?;
+            self.channels.insert(id, member);
+        }
+        Ok(id)
+    }
+
+    /// Leaves a channel; its messages are still relayed. `false` if it was
+    /// not joined.
+    pub fn leave_channel(&mut self, channel: &ChannelId) -> bool {
+        self.channels.remove(channel).is_some()
+    }
+
+    /// Seals `content` for a joined channel (signed with our identity if
+    /// `signed`) and floods it (§13); returns its message id.
+    pub fn send_channel(
+        &mut self,
+        channel: &ChannelId,
+        content: &[u8],
+        signed: bool,
+        now: u64,
+    ) -> Result<u32> {
+        self.advance(now);
+        let member = self.channels.get(channel).ok_or(Error::UnknownChannel)?;
+        let packet = member.channel().seal(
+            &self.identity,
+            content,
+            signed,
+            self.config.hop_limit,
+            &mut self.rng,
+        )?;
+        self.dedupe.first_sighting(&packet.header);
+        let message_id = packet.header.message_id;
+        self.flood(&Message::Channel(packet), None);
+        self.flush(now);
+        Ok(message_id)
+    }
+
     /// Takes one datagram received on `link` (`spec/10` §7.1).
     pub fn handle_datagram(&mut self, link: LinkId, bytes: Bytes, now: u64) {
         self.advance(now);
@@ -432,7 +516,8 @@ impl MeshNode {
         let scheduler = self.scheduler.poll_timeout(self.now);
         let store = self.store.poll_timeout();
         let tracker = self.tracker.poll_timeout();
-        [table, scheduler, store, tracker]
+        let flood = self.flood_scheduler.poll_timeout();
+        [table, scheduler, store, tracker, flood]
             .into_iter()
             .flatten()
             .min()
@@ -504,6 +589,9 @@ impl MeshNode {
             if custody {
                 self.send_hop_ack(link, header);
             }
+            // A neighbour relayed it: counts towards suppression (§13.6).
+            self.flood_scheduler
+                .heard_copy(&DuplicateFilter::key(header));
             return Ok(());
         }
         match Message::from_envelope(envelope)? {
@@ -539,7 +627,57 @@ impl MeshNode {
                 self.on_key_response(*response, now);
                 Ok(())
             }
+            Message::Channel(packet) => {
+                self.on_channel(link, packet, now);
+                Ok(())
+            }
         }
+    }
+
+    /// Delivers a message of a joined channel once, then schedules its
+    /// rebroadcast, member or not (§13.5); a member does not relay a
+    /// message it cannot open.
+    fn on_channel(&mut self, link: LinkId, packet: ChannelPacket, now: u64) {
+        let channel = ChannelId::of_address(&packet.header.destination);
+        if let Some(member) = self.channels.get_mut(&channel) {
+            let table = &self.table;
+            let opened = member.receive(&packet, |sender| {
+                table.known_announce(sender).map(|a| *a.signing_key())
+            });
+            match opened {
+                Ok(message) => self.push_event(Event::ChannelReceived {
+                    channel,
+                    sender: message.sender,
+                    sender_verified: message.sender_verified,
+                    message_id: packet.header.message_id,
+                    content: message.content,
+                }),
+                Err(e) => {
+                    self.push_event(Event::Rejected {
+                        link,
+                        class: e.class(),
+                    });
+                    return;
+                }
+            }
+        }
+        let destination = packet.header.destination;
+        let reason = if !self.relays() {
+            DropReason::NotTransport
+        } else if let Some(header) = packet.header.relayed(None) {
+            let key = DuplicateFilter::key(&header);
+            let relayed = ChannelPacket { header, ..packet };
+            match self.flood_scheduler.schedule(key, (relayed, link), now) {
+                None => return,
+                Some(_) => DropReason::FloodQueueFull,
+            }
+        } else {
+            DropReason::HopLimit
+        };
+        self.push_event(Event::Dropped {
+            destination,
+            reason,
+        });
     }
 
     fn on_announce(
@@ -701,6 +839,13 @@ impl MeshNode {
                     let Some(copy) = copy else { continue };
                     Message::PathRequest(copy)
                 }
+                Message::Channel(c) => Message::Channel(ChannelPacket {
+                    header: Header {
+                        hop_id: self.own_hop_id_on(link),
+                        ..c.header.clone()
+                    },
+                    ..c.clone()
+                }),
                 other => other.clone(),
             };
             self.transmit(link, destination, &copy);
@@ -933,10 +1078,22 @@ impl MeshNode {
         self.events.push_back(event);
     }
 
-    /// Table events to node events, then whatever announces may go now.
+    /// Table events to node events, due channel rebroadcasts, then
+    /// whatever announces may go now.
     fn flush(&mut self, now: u64) {
         while let Some(e) = self.table.poll_event() {
             self.push_event(Event::Table(e));
+        }
+        while let Some(release) = self.flood_scheduler.poll_release(now) {
+            match release {
+                Release::Transmit((packet, arrived_on)) => {
+                    self.flood(&Message::Channel(packet), Some(arrived_on));
+                }
+                Release::Suppressed { key, heard } => self.push_event(Event::Dropped {
+                    destination: key.1,
+                    reason: DropReason::Suppressed { heard },
+                }),
+            }
         }
         while let Some((link, bytes)) = self.scheduler.poll_transmit(now) {
             // Announces are at most 160 bytes and links carry at least 172.

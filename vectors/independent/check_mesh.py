@@ -326,7 +326,7 @@ def decode_message(data):
             public_identity=identity.hex(),
         )
     elif t == "receipt":
-        key = c.take(16)  # 10 §8.3 R1
+        key = c.take(16)  # 10 §12.3 RC1
         if c.left():
             raise Reject("trailing_bytes")
         out.update(
@@ -337,9 +337,9 @@ def decode_message(data):
             receipt_id=sha256(RECEIPT_ID_LABEL, key)[:8].hex(),
         )
     elif t == "hop_ack":
-        if h["hop_limit"] != 0 or h["hop_id"] is not None:  # 10 §8.2 C1
+        if h["hop_limit"] != 0 or h["hop_id"] is not None:  # 10 §12.2 HA1
             raise Reject("malformed")
-        if c.left():  # C2
+        if c.left():  # HA2
             raise Reject("trailing_bytes")
         out.update(destination=h["destination"].hex(), message_id=h["message_id"])
     else:
@@ -667,7 +667,7 @@ def check_decode(v):
 
 
 def check_mesh_data(v):
-    """10 §8.3: flags (bit 0: a receipt key follows; other bits refused),
+    """10 §12.3: flags (bit 0: a receipt key follows; other bits refused),
     the key, the content."""
     data = bytes.fromhex(v["encoded"])
     try:

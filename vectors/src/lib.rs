@@ -10,6 +10,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub mod channel;
 pub mod hpke;
 pub mod identity;
 pub mod lora;
@@ -112,6 +113,12 @@ pub const SUITES: &[Suite] = &[
         protocol: lora::PROTOCOL,
         generate: lora::generate,
         verify: verify_json::<lora::LoraVector>,
+    },
+    Suite {
+        file: "channel.json",
+        protocol: channel::PROTOCOL,
+        generate: channel::generate,
+        verify: verify_json::<channel::ChannelVector>,
     },
     Suite {
         file: "mls.json",

@@ -221,6 +221,7 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         KeyResponse => "key_response",
         Receipt => "receipt",
         HopAck => "hop_ack",
+        Channel => "channel",
     }
 }
 
@@ -315,6 +316,13 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
         Message::HopAck(a) => json!({
             "destination": hex::encode(a.destination.as_bytes()),
             "message_id": a.message_id,
+        }),
+        Message::Channel(c) => json!({
+            "channel_id": hex::encode(c.header.destination.as_bytes()),
+            "message_id": c.header.message_id,
+            "transmitter": hex_id(c.header.hop_id),
+            "nonce_extension": hex::encode(c.nonce_extension),
+            "ciphertext": hex::encode(&c.ciphertext),
         }),
     };
     merge(common, specific)
