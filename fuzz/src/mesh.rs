@@ -142,14 +142,14 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
     };
     match code {
         1 => exact(130).and_then(|()| expected_announce(dest, mid, body)),
-        2 => exact(0),
+        2 => exact(4),
         3 => exact(142).and_then(|()| expected_announce(dest, &body[8..12], &body[12..])),
         4 => (!body.is_empty()).then_some(()).ok_or("truncated"),
         5 => exact(8),
         6 => exact(8 + PUBLIC_IDENTITY_LEN).and_then(|()| expected_identity(dest, &body[8..])),
         7 => exact(16),
-        // §12.2 HA1-HA2: a HopAck is a bare header with hop limit 0, no hop id.
-        8 if d[1] & 0x0f != 0 || len == 30 => Err("malformed"),
+        // §12.2 HA1-HA2: a HopAck is a bare header with hop limit 0.
+        8 if d[1] & 0x0f != 0 => Err("malformed"),
         8 => exact(0),
         // A Channel body: length only (§13.4 C1).
         _ => match body.len() {

@@ -35,7 +35,8 @@ fn mesh_message_seeds_mean_what_they_say() {
             "raw-sealed-empty"
             | "raw-announce-truncated"
             | "raw-key-response-truncated"
-            | "raw-receipt-truncated" => "truncated",
+            | "raw-receipt-truncated"
+            | "raw-path-request-short" => "truncated",
             "raw-key-response-version" => "unknown_version",
             "raw-key-response-weak-key"
             | "raw-key-response-unreduced"

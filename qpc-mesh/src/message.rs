@@ -152,13 +152,15 @@ mod tests {
             any::<u32>(),
             0u8..=15,
             proptest::option::of(any::<[u8; 8]>()),
+            any::<u32>(),
         )
-            .prop_map(|(dest, id, limit, hop)| PathRequest {
+            .prop_map(|(dest, id, limit, hop, min)| PathRequest {
                 destination: qpc_crypto::identity::Address::from_bytes(dest),
                 request_id: id,
                 hop_count: limit / 3,
                 hop_limit: limit,
                 transmitter: hop.map(crate::envelope::HopId),
+                min_sequence: min,
             })
     }
 

@@ -83,13 +83,14 @@ pub struct NodeConfig {
     /// The store-and-forward bounds (§12.1).
     pub store: StoreConfig,
     /// How long to wait for a next hop's HopAck before sending again, ms
-    /// (at least 1).
+    /// (at least 1), on top of four airtimes of the datagram at the link's
+    /// bitrate (§12.1 S1).
     pub hop_ack_timeout_ms: u64,
     /// Transmissions to one next hop before its route is taken as broken
     /// (at least 1).
     pub hop_attempts: u8,
     /// First wait between path requests for a stored message, ms (at least
-    /// 1); it doubles per request up to 32 times this.
+    /// 1); it doubles per request up to 8 times this.
     pub path_retry_ms: u64,
     /// End-to-end retries of our own messages (§12.3).
     pub retry: RetryPolicy,
@@ -117,8 +118,8 @@ impl Default for NodeConfig {
             capabilities: Capabilities(Capabilities::TRANSPORT),
             max_pending: 1024,
             store: StoreConfig::default(),
-            hop_ack_timeout_ms: 10_000,
-            hop_attempts: 3,
+            hop_ack_timeout_ms: 2_000,
+            hop_attempts: 4,
             path_retry_ms: 30_000,
             retry: RetryPolicy::default(),
             max_outstanding: 64,
@@ -277,9 +278,15 @@ struct Messaging {
     receiver: Receiver,
 }
 
-/// A sealed message delivered here: its SHA-256, and whom to send the
-/// receipt to with which key when a retry of it arrives.
-type ReceivedDigest = ([u8; 32], Option<(Address, ReceiptKey)>);
+/// A sealed message delivered here: its SHA-256, whom to send the receipt
+/// to with which key when a retry of it arrives, and when a receipt for it
+/// last went out (not persisted).
+#[derive(Debug, Clone)]
+struct ReceivedDigest {
+    digest: [u8; 32],
+    answer: Option<(Address, ReceiptKey)>,
+    receipt_sent_at: u64,
+}
 
 /// One of our messages awaiting its receipt.
 #[derive(Debug, Clone)]
@@ -537,6 +544,20 @@ impl MeshNode {
         self.now = self.now.max(now);
     }
 
+    /// The sequence number to answer a path request for us with: ours, or
+    /// the next one if the request asks for exactly that (a neighbour lost
+    /// its route to us, §6.1); `None` before our first announce or for any
+    /// other minimum.
+    fn own_sequence_for(&mut self, min_sequence: u32) -> Option<u32> {
+        let current = self.sequence?;
+        if min_sequence <= current {
+            return Some(current);
+        }
+        let next = current.checked_add(1).filter(|&n| n == min_sequence)?;
+        self.sequence = Some(next);
+        Some(next)
+    }
+
     fn own_announce(&self, sequence: u32) -> Announce {
         Announce::sign(&self.identity, sequence, self.config.capabilities)
     }
@@ -562,6 +583,12 @@ impl MeshNode {
             .cost;
         let envelope = Envelope::decode(bytes)?;
         let header = &envelope.header;
+        // A HopAck names its sender, is never filtered and never relayed.
+        if header.message_type == MessageType::HopAck {
+            let ack = crate::receipt::HopAck::from_envelope(envelope)?;
+            self.on_hop_ack(link, ack);
+            return Ok(());
+        }
         // A forwarded message naming another next hop is not ours to act on,
         // and must not enter the filter: it may reach us later as next hop.
         let named_elsewhere = header.hop_id.is_some_and(|h| h != self.hop_id());
@@ -575,11 +602,6 @@ impl MeshNode {
             let known = self.table.known_announce(&header.destination);
             let packet = AnnouncePacket::from_envelope_known(envelope, known)?;
             return self.on_announce(link, link_cost, packet, now);
-        }
-        if header.message_type == MessageType::HopAck {
-            let ack = crate::receipt::HopAck::from_envelope(envelope)?;
-            self.on_hop_ack(link, ack);
-            return Ok(());
         }
         // Data named to us (or on a point-to-point link) asks for custody:
         // a duplicate means our HopAck was lost, so it is acknowledged again.
@@ -726,14 +748,16 @@ impl MeshNode {
             hop_id: request.transmitter,
         };
         let answer = if request.destination == self.address() {
-            // Not announced yet: nothing to answer with, nothing to relay.
-            let Some(sequence) = self.sequence else {
+            // Not announced yet, or asked for a sequence number more than one
+            // ahead of ours (nobody can know one): nothing to answer with.
+            let Some(sequence) = self.own_sequence_for(request.min_sequence) else {
                 return;
             };
             Some((self.own_announce(sequence), 0))
         } else {
             self.table
                 .announce_for(&request.destination, now)
+                .filter(|(a, _)| a.sequence() >= request.min_sequence)
                 .map(|(a, metric)| (a.clone(), metric))
         };
         if let Some((announce, cost)) = answer {
@@ -866,7 +890,23 @@ impl MeshNode {
         if self.own_request_pending(MessageType::PathRequest, destination, now) {
             return;
         }
-        let request = PathRequest::new(destination, self.config.hop_limit, None, &mut self.rng);
+        // A destination we knew but lost the route to must answer with a
+        // newer announce: an equal sequence could lead back through us
+        // (§6.1, §12.1 S5).
+        let min_sequence = match self.table.route(&destination, now) {
+            Some(_) => 0,
+            None => self
+                .table
+                .known_announce(&destination)
+                .map_or(0, |a| a.sequence().saturating_add(1)),
+        };
+        let request = PathRequest::new(
+            destination,
+            self.config.hop_limit,
+            None,
+            min_sequence,
+            &mut self.rng,
+        );
         self.start_own_request(request.header(), now);
         self.flood(&Message::PathRequest(request), None);
     }

@@ -1,12 +1,18 @@
 //! Path requests and responses (`spec/10-mesh.md` §6).
 //!
-//! A `PathRequest` is an envelope with an empty body: destination = the
+//! A `PathRequest` is an envelope with a 4-byte body, the lowest announce
+//! sequence number acceptable as an answer (0: any): destination = the
 //! address sought, `message_id` = a random request id, `hop_id` = the
 //! transmitter. It is flooded like an announce. A node that holds a route
-//! (or is the destination) answers with a `PathResponse`, forwarded hop by
-//! hop back along the request's reverse path:
+//! whose announce is at least that fresh (or is the destination) answers
+//! with a `PathResponse`, forwarded hop by hop back along the request's
+//! reverse path:
 //!
 //! ```text
+//! PathRequest body (4 bytes)
+//!   uint32 min_sequence     0, or one more than the requester's broken
+//!                           route's sequence (§6.1)
+//!
 //! PathResponse body (142 bytes)
 //!   opaque transmitter[8]   hop id of the node sending this copy
 //!   uint32 sequence         the announce's sequence number
@@ -26,6 +32,8 @@ use crate::announce::{self, Announce, ANNOUNCE_BODY_LEN};
 use crate::envelope::{Envelope, Header, HopId, MessageType, HOP_ID_LEN};
 use crate::Result;
 
+/// Length of a `PathRequest` body.
+pub const PATH_REQUEST_BODY_LEN: usize = 4;
 /// Length of a `PathResponse` body.
 pub const PATH_RESPONSE_BODY_LEN: usize = HOP_ID_LEN + 4 + ANNOUNCE_BODY_LEN;
 
@@ -42,6 +50,8 @@ pub struct PathRequest {
     pub hop_limit: u8,
     /// The node that transmitted this copy, if named.
     pub transmitter: Option<HopId>,
+    /// The lowest announce sequence number that answers it (0: any).
+    pub min_sequence: u32,
 }
 
 impl PathRequest {
@@ -50,6 +60,7 @@ impl PathRequest {
         destination: Address,
         hop_limit: u8,
         transmitter: Option<HopId>,
+        min_sequence: u32,
         rng: &mut impl CryptoRng,
     ) -> Self {
         PathRequest {
@@ -58,6 +69,7 @@ impl PathRequest {
             hop_count: 0,
             hop_limit,
             transmitter,
+            min_sequence,
         }
     }
 
@@ -83,9 +95,11 @@ impl PathRequest {
         })
     }
 
-    /// Decodes the body (which must be empty) of a PathRequest envelope.
+    /// Decodes the body (exactly 4 bytes) of a PathRequest envelope.
     pub fn from_envelope(envelope: Envelope) -> Result<Self> {
-        Reader::new(envelope.body).finish()?;
+        let mut r = Reader::new(envelope.body);
+        let min_sequence = r.u32()?;
+        r.finish()?;
         let h = envelope.header;
         Ok(PathRequest {
             destination: h.destination,
@@ -93,13 +107,15 @@ impl PathRequest {
             hop_count: h.hop_count,
             hop_limit: h.hop_limit,
             transmitter: h.hop_id,
+            min_sequence,
         })
     }
 
-    /// The datagram: 22 or 30 bytes.
+    /// The datagram: 26 or 34 bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.header().encoded_len());
+        let mut out = Vec::with_capacity(self.header().encoded_len() + PATH_REQUEST_BODY_LEN);
         self.header().encode(&mut out)?;
+        out.put_u32(self.min_sequence);
         Ok(out)
     }
 }
@@ -178,13 +194,19 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
 
     #[test]
-    fn request_is_a_bare_header() {
+    fn request_is_a_header_and_a_minimum_sequence() {
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
-        let req = PathRequest::new(Address::from_bytes([1; 16]), 5, None, &mut rng);
+        let req = PathRequest::new(Address::from_bytes([1; 16]), 5, None, 0x0102_0304, &mut rng);
         let bytes = req.to_bytes().unwrap();
-        assert_eq!(bytes.len(), 22);
+        assert_eq!(bytes.len(), 26);
+        assert_eq!(&bytes[22..], &[1, 2, 3, 4]);
         let env = Envelope::decode(bytes.clone().into()).unwrap();
         assert_eq!(PathRequest::from_envelope(env).unwrap(), req);
+        let env = Envelope::decode(bytes[..25].to_vec().into()).unwrap();
+        assert_eq!(
+            PathRequest::from_envelope(env).unwrap_err().class(),
+            "truncated"
+        );
         let mut long = bytes;
         long.push(0);
         let env = Envelope::decode(long.into()).unwrap();

@@ -9,8 +9,9 @@
 //! ```text
 //! MeshData (sealed-sender content):  flags(1) [receipt_key(16)] content(rest)
 //! Receipt body (16 bytes):           receipt_key(16)
-//! HopAck: a bare 22-byte header (hop count 0, hop limit 0, no hop id)
-//!         naming the acknowledged message's destination and message id.
+//! HopAck: a bare header (hop count 0, hop limit 0) naming the
+//!         acknowledged message's destination and message id, and on
+//!         shared links the acknowledging node's hop id (22 / 30 bytes).
 //! ```
 
 use bytes::{BufMut, Bytes};
@@ -20,7 +21,7 @@ use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::envelope::{Envelope, Header, HopId, MessageType, HEADER_LEN};
+use crate::envelope::{Envelope, Header, HopId, MessageType};
 use crate::{Error, Result};
 
 /// Length of a receipt key.
@@ -178,14 +179,17 @@ pub struct HopAck {
     pub destination: Address,
     /// The acknowledged message's id.
     pub message_id: u32,
+    /// The acknowledging node, named on shared links.
+    pub from: Option<HopId>,
 }
 
 impl HopAck {
-    /// The acknowledgement of the message with `header`.
-    pub fn of(header: &Header) -> Self {
+    /// The acknowledgement of the message with `header` by `from`.
+    pub fn of(header: &Header, from: Option<HopId>) -> Self {
         HopAck {
             destination: header.destination,
             message_id: header.message_id,
+            from,
         }
     }
 
@@ -197,17 +201,17 @@ impl HopAck {
             hop_limit: 0,
             destination: self.destination,
             message_id: self.message_id,
-            hop_id: None,
+            hop_id: self.from,
         }
     }
 
-    /// Decodes a HopAck envelope: hop count and limit 0, no hop id, no body.
+    /// Decodes a HopAck envelope: hop limit 0 (so hop count 0), no body.
     pub fn from_envelope(envelope: Envelope) -> Result<Self> {
         let h = &envelope.header;
-        if h.hop_limit != 0 || h.hop_id.is_some() {
+        if h.hop_limit != 0 {
             return Err(Error::Malformed {
                 message: "hop ack",
-                reason: "hop limit must be 0 and no hop id is named",
+                reason: "hop limit must be 0",
             });
         }
         if !envelope.body.is_empty() {
@@ -218,17 +222,18 @@ impl HopAck {
         Ok(HopAck {
             destination: h.destination,
             message_id: h.message_id,
+            from: h.hop_id,
         })
     }
 
-    /// The 22-byte datagram.
+    /// The 22- or 30-byte datagram.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(HEADER_LEN);
-        self.header().encode(&mut out)?;
+        let header = self.header();
+        let mut out = Vec::with_capacity(header.encoded_len());
+        header.encode(&mut out)?;
         Ok(out)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +266,7 @@ mod tests {
         let ack = HopAck {
             destination: Address::from_bytes([3; 16]),
             message_id: 9,
+            from: None,
         };
         let bytes = ack.to_bytes().unwrap();
         assert_eq!(bytes.len(), 22);

@@ -335,18 +335,25 @@ impl RoutingTable {
         Ok(outcome(Decision::NotFeasible, false, None))
     }
 
-    /// Forgets the route to `destination` if it goes through `via`, whose
-    /// link stayed silent (§12.2): the next advert of any sequence number
-    /// installs a route again, so a path response can lead around a link
-    /// that works in one direction only. `true` if it did.
+    /// Takes the live route to `destination` out of use if it goes through
+    /// `via`, whose link stayed silent (§12.1 S5): the entry expires now and
+    /// is held as after its lifetime, so only a newer sequence number (or a
+    /// strictly smaller metric) installs a route again — an equal sequence
+    /// could come back through this node and loop. `true` if it did.
     pub fn break_route(&mut self, destination: &Address, via: &Neighbour, now: u64) -> bool {
         self.expire(now);
-        let through_via = self.entries.get(destination).is_some_and(|e| {
-            e.next_hop.link == via.link && (via.hop_id.is_none() || e.next_hop.hop_id == via.hop_id)
-        });
+        let hold = self.config.hold_ms;
+        let Some(entry) = self.entries.get_mut(destination) else {
+            return false;
+        };
+        let through_via = matches!(entry.state, State::Live { .. })
+            && entry.next_hop.link == via.link
+            && (via.hop_id.is_none() || entry.next_hop.hop_id == via.hop_id);
         if through_via {
-            self.entries.remove(destination);
-            self.push_event(TableEvent::Forgotten(*destination));
+            entry.state = State::Expired {
+                forget_at: now.saturating_add(hold),
+            };
+            self.push_event(TableEvent::Expired(*destination));
         }
         through_via
     }

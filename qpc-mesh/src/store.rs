@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use qpc_crypto::identity::Address;
 
-use crate::envelope::Envelope;
-use crate::routing::Neighbour;
+use crate::envelope::{Envelope, HopId};
+use crate::routing::{LinkId, Neighbour};
 use crate::{Error, Result};
 
 /// A stored message's key: its destination and envelope message id.
@@ -215,12 +215,19 @@ impl MessageStore {
         }
     }
 
-    /// The message `next_hop` acknowledged, taken out if it awaited that
+    /// The message acknowledged on `link` by the node `by` (named on shared
+    /// links, `None` on point-to-point ones), taken out if it awaited that
     /// neighbour's ack.
-    pub fn acknowledged(&mut self, key: &StoreKey, from: &Neighbour) -> Option<Stored> {
+    pub fn acknowledged(
+        &mut self,
+        key: &StoreKey,
+        link: LinkId,
+        by: Option<HopId>,
+    ) -> Option<Stored> {
         let awaited = matches!(
             self.entries.get(key)?.custody,
-            Custody::AwaitingHopAck { next_hop, .. } if next_hop.link == from.link
+            Custody::AwaitingHopAck { next_hop, .. }
+                if next_hop.link == link && by.is_none_or(|h| next_hop.hop_id == Some(h))
         );
         awaited.then(|| self.remove(key)).flatten()
     }
@@ -364,7 +371,7 @@ mod tests {
             hop_id: None,
         };
         assert!(
-            store.acknowledged(&key, &next_hop).is_none(),
+            store.acknowledged(&key, next_hop.link, None).is_none(),
             "awaits a route"
         );
         store.set_custody(
@@ -377,8 +384,8 @@ mod tests {
         );
         assert_eq!(store.due(9), vec![]);
         assert_eq!(store.due(10), vec![key]);
-        assert!(store.acknowledged(&key, &other).is_none());
-        assert!(store.acknowledged(&key, &next_hop).is_some());
+        assert!(store.acknowledged(&key, other.link, None).is_none());
+        assert!(store.acknowledged(&key, next_hop.link, None).is_some());
         assert!(store.is_empty());
     }
 

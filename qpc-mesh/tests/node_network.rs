@@ -188,7 +188,7 @@ fn overhearing_a_forwarded_message_does_not_block_it() {
     s.run_until(now + 5_000);
     assert_eq!(delivered(&s, 3).len(), 1);
     // Node 2 heard 0's announce directly, but 0 does not hear 2: the receipt
-    // waits for 2's three unanswered hand-overs (10 s apart), then 2 forgets
+    // waits for 2's three unanswered hand-overs (about 3 s apart), then 2 forgets
     // that route, asks for a path and is answered through node 1.
     assert!(confirmed(&s, 0).is_empty());
     s.run_until(now + 60_000);

@@ -288,9 +288,15 @@ def decode_message(data):
         out.update(address=h["destination"].hex(), sequence=h["message_id"], transmitter=hx(h["hop_id"]), cost=cost)
         out.update(announce_fields(caps, key, digest, sig))
     elif t == "path_request":
+        min_sequence = int.from_bytes(c.take(4), "big")  # 10 §6.1
         if c.left():
             raise Reject("trailing_bytes")
-        out.update(destination=h["destination"].hex(), request_id=h["message_id"], transmitter=hx(h["hop_id"]))
+        out.update(
+            destination=h["destination"].hex(),
+            request_id=h["message_id"],
+            transmitter=hx(h["hop_id"]),
+            min_sequence=min_sequence,
+        )
     elif t == "path_response":
         tx = c.take(8)  # P1
         seq = int.from_bytes(c.take(4), "big")
@@ -337,11 +343,11 @@ def decode_message(data):
             receipt_id=sha256(RECEIPT_ID_LABEL, key)[:8].hex(),
         )
     elif t == "hop_ack":
-        if h["hop_limit"] != 0 or h["hop_id"] is not None:  # 10 §12.2 HA1
+        if h["hop_limit"] != 0:  # 10 §12.2 HA1
             raise Reject("malformed")
         if c.left():  # HA2
             raise Reject("trailing_bytes")
-        out.update(destination=h["destination"].hex(), message_id=h["message_id"])
+        out.update(destination=h["destination"].hex(), message_id=h["message_id"], **{"from": hx(h["hop_id"])})
     else:
         body = c.rest()
         if not body:
@@ -358,7 +364,8 @@ def encode_decoded(d):
         head = write_header(t, count, limit, unhex(d["address"]), d["sequence"], unhex(d["transmitter"]))
         return head + announce_body(d)
     if t == "path_request":
-        return write_header(t, count, limit, unhex(d["destination"]), d["request_id"], unhex(d["transmitter"]))
+        head = write_header(t, count, limit, unhex(d["destination"]), d["request_id"], unhex(d["transmitter"]))
+        return head + d["min_sequence"].to_bytes(4, "big")
     if t == "path_response":
         head = write_header(t, count, limit, unhex(d["address"]), d["request_id"], unhex(d["next_hop"]))
         return head + unhex(d["transmitter"]) + d["sequence"].to_bytes(4, "big") + announce_body(d)
@@ -372,7 +379,7 @@ def encode_decoded(d):
         head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
         return head + unhex(d["receipt_key"])
     if t == "hop_ack":
-        return write_header(t, count, limit, unhex(d["destination"]), d["message_id"], None)
+        return write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["from"]))
     head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
     return head + unhex(d["payload"])
 

@@ -275,6 +275,7 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             "destination": hex::encode(r.destination.as_bytes()),
             "request_id": r.request_id,
             "transmitter": hex_id(r.transmitter),
+            "min_sequence": r.min_sequence,
         }),
         Message::PathResponse(r) => merge(
             json!({
@@ -316,6 +317,7 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
         Message::HopAck(a) => json!({
             "destination": hex::encode(a.destination.as_bytes()),
             "message_id": a.message_id,
+            "from": hex_id(a.from),
         }),
         Message::Channel(c) => json!({
             "channel_id": hex::encode(c.header.destination.as_bytes()),

@@ -76,12 +76,17 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     add(
         t,
         "raw-path-request",
-        cat(&[&[RAW, 0x22, 0x05], &[0x11; 20]]),
+        cat(&[&[RAW, 0x22, 0x05], &[0x11; 20], &[0, 0, 0, 7]]),
     );
     add(
         t,
         "raw-path-request-with-body",
-        cat(&[&[RAW, 0x22, 0x05], &[0x11; 21]]),
+        cat(&[&[RAW, 0x22, 0x05], &[0x11; 25]]),
+    );
+    add(
+        t,
+        "raw-path-request-short",
+        cat(&[&[RAW, 0x22, 0x05], &[0x11; 23]]),
     );
     add(
         t,

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use qpc_mesh::flood::FloodConfig;
+use qpc_mesh::sim::recovery::{self, BroadcastConfig, OfflineConfig};
 use qpc_mesh::sim::scenario::{self, NetworkConfig, Outcome, ScaleConfig, Shape, UnicastConfig};
 use qpc_mesh::sim::topology::EdgeConfig;
 
@@ -29,6 +31,9 @@ enum Scenario {
         /// Warm-up before the first message, seconds.
         #[arg(long, default_value_t = 300)]
         warmup_s: u64,
+        /// After the last message, before the run ends, seconds.
+        #[arg(long, default_value_t = 300)]
+        drain_s: u64,
     },
     /// Periodic announces and some traffic for a long run (default 1000
     /// nodes, one hour).
@@ -44,6 +49,36 @@ enum Scenario {
         /// Seconds between two messages.
         #[arg(long, default_value_t = 10)]
         message_interval_s: u64,
+    },
+    /// A destination offline for minutes while a distant node sends to it;
+    /// the nodes holding its messages restart from exported state.
+    Offline {
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// How long the destination is offline, seconds.
+        #[arg(long, default_value_t = 600)]
+        offline_s: u64,
+        /// Messages sent to it while offline.
+        #[arg(long, default_value_t = 5)]
+        messages: usize,
+        /// Do not restart the holders.
+        #[arg(long)]
+        no_restart: bool,
+    },
+    /// Broadcasts on a channel every node joined, from random origins.
+    Broadcast {
+        #[command(flatten)]
+        network: NetworkArgs,
+        /// Broadcasts to send.
+        #[arg(long, default_value_t = 40)]
+        broadcasts: usize,
+        /// Managed flooding: copies heard that suppress a rebroadcast
+        /// (0: naive flooding).
+        #[arg(long, default_value_t = FloodConfig::default().threshold)]
+        threshold: u16,
+        /// Managed flooding: the rebroadcast delay window, ms.
+        #[arg(long, default_value_t = FloodConfig::default().window_ms)]
+        window_ms: u64,
     },
 }
 
@@ -77,9 +112,9 @@ struct NetworkArgs {
     /// Radio MTU, bytes.
     #[arg(long, default_value_t = 2048)]
     mtu: usize,
-    /// Every node's hop limit (1..=15).
-    #[arg(long, default_value_t = 7)]
-    hop_limit: u8,
+    /// Every node's hop limit (1..=15; default 7, 15 for broadcast).
+    #[arg(long)]
+    hop_limit: Option<u8>,
     /// Overlapping receptions at a receiver are lost (no capture).
     #[arg(long)]
     collisions: bool,
@@ -96,7 +131,7 @@ struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    fn config(&self, default_nodes: usize) -> Result<NetworkConfig, String> {
+    fn config(&self, default_nodes: usize, default_hop_limit: u8) -> Result<NetworkConfig, String> {
         if !(0.0..=1.0).contains(&self.loss) {
             return Err("--loss is a probability, 0..=1".into());
         }
@@ -114,8 +149,9 @@ impl NetworkArgs {
             },
             bitrate_bps: self.bitrate,
             mtu: self.mtu,
-            hop_limit: self.hop_limit,
+            hop_limit: self.hop_limit.unwrap_or(default_hop_limit),
             collisions: self.collisions,
+            flood: FloodConfig::default(),
             seed: self.seed,
         })
     }
@@ -133,17 +169,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
+    let mut extra = Vec::new();
     let (outcome, args) = match &cli.scenario {
         Scenario::Unicast {
             network,
             messages,
             warmup_s,
+            drain_s,
         } => {
             let config = UnicastConfig {
-                network: network.config(100)?,
+                network: network.config(100, 7)?,
                 messages: *messages,
                 payload_len: network.payload,
                 warmup_ms: warmup_s * 1000,
+                drain_ms: drain_s * 1000,
                 ..UnicastConfig::default()
             };
             let outcome = scenario::unicast(&config).map_err(|e| e.to_string())?;
@@ -156,7 +195,7 @@ fn run(cli: Cli) -> Result<(), String> {
             message_interval_s,
         } => {
             let config = ScaleConfig {
-                network: network.config(1000)?,
+                network: network.config(1000, 7)?,
                 duration_ms: duration_s * 1000,
                 announce_interval_ms: announce_interval_s * 1000,
                 message_interval_ms: message_interval_s * 1000,
@@ -165,9 +204,55 @@ fn run(cli: Cli) -> Result<(), String> {
             let outcome = scenario::scale(&config).map_err(|e| e.to_string())?;
             (outcome, network)
         }
+        Scenario::Offline {
+            network,
+            offline_s,
+            messages,
+            no_restart,
+        } => {
+            let config = OfflineConfig {
+                network: network.config(100, 7)?,
+                offline_ms: offline_s * 1000,
+                messages: *messages,
+                payload_len: network.payload,
+                restart_after_ms: (!no_restart).then_some(offline_s * 1000 / 2),
+                ..OfflineConfig::default()
+            };
+            let (outcome, report) = recovery::offline(&config).map_err(|e| e.to_string())?;
+            extra = report.lines();
+            (outcome, network)
+        }
+        Scenario::Broadcast {
+            network,
+            broadcasts,
+            threshold,
+            window_ms,
+        } => {
+            let flood = FloodConfig {
+                window_ms: *window_ms,
+                threshold: if *threshold == 0 {
+                    u16::MAX
+                } else {
+                    *threshold
+                },
+                ..FloodConfig::default()
+            };
+            let config = BroadcastConfig {
+                network: NetworkConfig {
+                    flood,
+                    ..network.config(100, 15)?
+                },
+                broadcasts: *broadcasts,
+                ..BroadcastConfig::default()
+            };
+            let (outcome, report) = recovery::broadcast(&config).map_err(|e| e.to_string())?;
+            extra = report.lines();
+            (outcome, network)
+        }
     };
     let wall = started.elapsed().as_secs_f64();
     let mut lines = outcome.lines();
+    lines.extend(extra);
     lines.push(speed(&outcome, wall));
     for line in &lines {
         println!("{line}");

@@ -9,7 +9,7 @@ use qpc_crypto::sealed_sender::{Kind, Sender};
 use rand_core::Rng;
 use sha2::{Digest, Sha256};
 
-use super::{DropReason, Event, MeshNode, MessageHandle, Outgoing};
+use super::{DropReason, Event, MeshNode, MessageHandle, Outgoing, ReceivedDigest};
 use crate::delivery::DeliveryEvent;
 use crate::envelope::{Envelope, Header, MessageType};
 use crate::receipt::{HopAck, MeshData, Receipt, ReceiptKey};
@@ -19,7 +19,7 @@ use crate::{Error, Result};
 
 /// The longest wait between path requests, as a multiple of
 /// `path_retry_ms`.
-const MAX_PATH_RETRY_DOUBLINGS: u8 = 5;
+const MAX_PATH_RETRY_DOUBLINGS: u8 = 3;
 
 impl MeshNode {
     /// Seals `content` to `recipient` (sealed sender, `spec/05`, with a
@@ -137,8 +137,11 @@ impl MeshNode {
             body: stored.envelope.body.clone(),
         }
         .to_bytes();
-        let sent = datagram.is_ok_and(|bytes| self.transmit_bytes(next_hop.link, key.0, bytes));
-        if !sent {
+        let Ok(bytes) = datagram else {
+            return;
+        };
+        let wait = self.hop_ack_wait(next_hop.link, bytes.len());
+        if !self.transmit_bytes(next_hop.link, key.0, bytes) {
             // Too large for the link (reported): it can never go this way.
             self.store.remove(&key);
             return;
@@ -148,9 +151,24 @@ impl MeshNode {
             Custody::AwaitingHopAck {
                 next_hop,
                 attempts,
-                retry_at: now.saturating_add(self.config.hop_ack_timeout_ms),
+                retry_at: now.saturating_add(wait),
             },
         );
+    }
+
+    /// How long to wait for the HopAck of a `len`-byte datagram on `link`
+    /// (§12.1 S1): `hop_ack_timeout_ms` plus four airtimes of the datagram
+    /// at the link's bitrate (the transmission, queueing behind one more,
+    /// and the way back with margin).
+    fn hop_ack_wait(&self, link: LinkId, len: usize) -> u64 {
+        let bitrate = self
+            .links
+            .get(&link)
+            .map_or(1, |l| l.budget.bitrate_bps.max(1));
+        let airtime_ms = (len as u64 * 8000).div_ceil(bitrate);
+        self.config
+            .hop_ack_timeout_ms
+            .saturating_add(airtime_ms.saturating_mul(4))
     }
 
     /// Puts a stored message back to awaiting a route and sends a path
@@ -309,19 +327,27 @@ impl MeshNode {
             header: next,
             body: envelope.body,
         };
-        let routed = matches!(
-            self.table.forwarding(&header.destination, now),
-            Forwarding::NextHop(_)
-        );
-        if custody || routed {
-            if custody {
-                self.send_hop_ack(link, &header);
-            }
+        if custody {
+            self.send_hop_ack(link, &header);
             self.dispatch(relayed, now);
-        } else if let Ok(bytes) = relayed.to_bytes() {
-            // A flooded copy without a route here: flood it on, keep nothing.
-            for l in self.flood_links(Some(link)) {
-                self.transmit_bytes(l, header.destination, bytes.clone());
+            return;
+        }
+        // A flooded copy asks for no custody, and is not stored here: with a
+        // route, it goes to the next hop (which takes custody of it); without
+        // one, it is flooded on (§12.1).
+        let next_hop = match self.table.forwarding(&header.destination, now) {
+            Forwarding::NextHop(route) => Some(route.next_hop),
+            _ => None,
+        };
+        let links = match next_hop {
+            Some(next) => vec![next.link],
+            None => self.flood_links(Some(link)),
+        };
+        for l in links {
+            let mut copy = relayed.clone();
+            copy.header.hop_id = next_hop.filter(|_| self.shared(l)).and_then(|n| n.hop_id);
+            if let Ok(bytes) = copy.to_bytes() {
+                self.transmit_bytes(l, header.destination, bytes);
             }
         }
     }
@@ -330,8 +356,13 @@ impl MeshNode {
     /// by digest and only answered with the receipt again.
     fn on_sealed_for_us(&mut self, link: LinkId, payload: Bytes, now: u64) {
         let digest: [u8; 32] = Sha256::digest(&payload).into();
-        if let Some((_, seen)) = self.received.iter().find(|(d, _)| *d == digest) {
-            if let Some((from, key)) = seen.clone() {
+        let pause = self.config.path_retry_ms;
+        if let Some(seen) = self.received.iter_mut().find(|r| r.digest == digest) {
+            // Copies of one message arrive in bursts (retries, floods): one
+            // receipt per `path_retry_ms` answers them all.
+            let due = seen.receipt_sent_at.saturating_add(pause) <= now;
+            if let (Some((from, key)), true) = (seen.answer.clone(), due) {
+                seen.receipt_sent_at = now;
                 self.send_receipt(from, key, now);
             }
             return;
@@ -355,7 +386,7 @@ impl MeshNode {
         };
         let Some(opened) = opened else {
             // A decoy: valid, discarded.
-            self.remember_received(digest, None);
+            self.remember_received(digest, None, now);
             return;
         };
         let data = match MeshData::decode(opened.content.into()) {
@@ -369,7 +400,7 @@ impl MeshNode {
             }
         };
         let answer = data.receipt.map(|key| (opened.sender, key));
-        self.remember_received(digest, answer.clone());
+        self.remember_received(digest, answer.clone(), now);
         self.push_event(Event::Received {
             from: opened.sender,
             timestamp_ms: opened.timestamp_ms,
@@ -380,11 +411,20 @@ impl MeshNode {
         }
     }
 
-    fn remember_received(&mut self, digest: [u8; 32], answer: Option<(Address, ReceiptKey)>) {
+    fn remember_received(
+        &mut self,
+        digest: [u8; 32],
+        answer: Option<(Address, ReceiptKey)>,
+        now: u64,
+    ) {
         if self.received.len() == self.config.received_capacity {
             self.received.pop_front();
         }
-        self.received.push_back((digest, answer));
+        self.received.push_back(ReceivedDigest {
+            digest,
+            answer,
+            receipt_sent_at: now,
+        });
     }
 
     fn send_receipt(&mut self, to: Address, key: ReceiptKey, now: u64) {
@@ -411,15 +451,22 @@ impl MeshNode {
         }
     }
 
-    /// A neighbour took custody of a message we hold for it.
+    /// A neighbour took custody of a message we hold for it: on a shared
+    /// link only the next hop we named counts, and it must name itself
+    /// (§12.2 S7).
     pub(super) fn on_hop_ack(&mut self, link: LinkId, ack: HopAck) {
-        let from = Neighbour { link, hop_id: None };
+        let by = match (self.shared(link), ack.from) {
+            (false, _) => None,
+            (true, Some(from)) => Some(from),
+            (true, None) => return,
+        };
         self.store
-            .acknowledged(&(ack.destination, ack.message_id), &from);
+            .acknowledged(&(ack.destination, ack.message_id), link, by);
     }
 
     pub(super) fn send_hop_ack(&mut self, link: LinkId, header: &Header) {
-        if let Ok(bytes) = HopAck::of(header).to_bytes() {
+        let ack = HopAck::of(header, self.own_hop_id_on(link));
+        if let Ok(bytes) = ack.to_bytes() {
             self.transmit_bytes(link, header.destination, bytes);
         }
     }

@@ -28,7 +28,7 @@ use qpc_crypto::identity::{Address, Identity};
 use qpc_wire::codec::{self, Reader};
 use rand_core::CryptoRng;
 
-use super::{MeshNode, MessageHandle, NodeConfig, Outgoing};
+use super::{MeshNode, MessageHandle, NodeConfig, Outgoing, ReceivedDigest};
 use crate::envelope::{Envelope, HopId};
 use crate::receipt::ReceiptKey;
 use crate::routing::{LinkId, Neighbour};
@@ -125,7 +125,7 @@ impl MeshNode {
             codec::put_vl_bytes(&mut out, &outgoing.sealed)?;
         }
         put_count(&mut out, self.received.len())?;
-        for (digest, answer) in &self.received {
+        for ReceivedDigest { digest, answer, .. } in &self.received {
             out.put_slice(digest);
             match answer {
                 Some((sender, key)) => {
@@ -194,7 +194,11 @@ impl MeshNode {
             } else {
                 None
             };
-            node.received.push_back((digest, answer));
+            node.received.push_back(ReceivedDigest {
+                digest,
+                answer,
+                receipt_sent_at: 0,
+            });
         }
         r.finish()?;
         Ok(node)

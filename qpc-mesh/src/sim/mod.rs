@@ -30,6 +30,7 @@
 
 pub mod adapter;
 pub mod metrics;
+pub mod recovery;
 pub mod scenario;
 pub mod svg;
 pub mod topology;

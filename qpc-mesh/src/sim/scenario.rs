@@ -13,6 +13,7 @@ use super::svg::{self, Plot};
 use super::topology::{self, Connectivity, EdgeConfig, Topology};
 use super::{Simulator, Stats};
 use crate::envelope::MessageType;
+use crate::flood::FloodConfig;
 use crate::node::{LinkConfig, MeshNode, NodeConfig};
 use crate::rebroadcast::AirtimeBudget;
 use crate::{Error, Result};
@@ -51,6 +52,8 @@ pub struct NetworkConfig {
     pub hop_limit: u8,
     /// Whether overlapping receptions collide ([`Simulator::model_collisions`]).
     pub collisions: bool,
+    /// Every node's managed flooding of channel messages.
+    pub flood: FloodConfig,
     /// The seed of the whole run.
     pub seed: u64,
 }
@@ -72,12 +75,22 @@ impl Default for NetworkConfig {
             mtu: 2048,
             hop_limit: NodeConfig::default().hop_limit,
             collisions: false,
+            flood: FloodConfig::default(),
             seed: 1,
         }
     }
 }
 
 impl NetworkConfig {
+    /// Every node's engine configuration.
+    pub fn node(&self) -> NodeConfig {
+        NodeConfig {
+            hop_limit: self.hop_limit,
+            flood: self.flood,
+            ..NodeConfig::default()
+        }
+    }
+
     /// The radio every node gets: shared, cost 9, a 2% announce budget.
     pub fn radio(&self) -> LinkConfig {
         LinkConfig {
@@ -100,6 +113,15 @@ pub struct Network {
     pub topology: Topology,
     /// Random geometric graphs drawn to get a connected one (1 otherwise).
     pub draws: usize,
+    /// Each node's identity seeds (signing, KEM), to restart it.
+    pub seeds: Vec<[[u8; 32]; 2]>,
+}
+
+impl Network {
+    /// Node `i`'s identity.
+    pub fn identity(&self, i: usize) -> Identity {
+        Identity::from_seeds(&self.seeds[i][0], &self.seeds[i][1])
+    }
 }
 
 /// Builds the topology, one default [`MeshNode`] per position (identities
@@ -132,19 +154,17 @@ pub fn build(config: &NetworkConfig) -> Result<Network> {
             ))?
         }
     };
+    let mut all_seeds = Vec::with_capacity(topology.positions.len());
     for &position in &topology.positions {
         let mut seeds = [[0u8; 32]; 2];
         for seed in &mut seeds {
             rand_core::Rng::fill_bytes(sim.rng(), seed);
         }
         let identity = Identity::from_seeds(&seeds[0], &seeds[1]);
-        let node_config = NodeConfig {
-            hop_limit: config.hop_limit,
-            ..NodeConfig::default()
-        };
-        let mut engine = MeshNode::new(identity, node_config, 1, sim.rng())?;
+        let mut engine = MeshNode::new(identity, config.node(), 1, sim.rng())?;
         adapter::enable_messaging(&mut engine)?;
         sim.add_node(engine, position, config.radio())?;
+        all_seeds.push(seeds);
     }
     sim.add_edges(&topology);
     Ok(Network {
@@ -152,6 +172,7 @@ pub fn build(config: &NetworkConfig) -> Result<Network> {
         sim,
         topology,
         draws,
+        seeds: all_seeds,
     })
 }
 
@@ -194,7 +215,7 @@ pub fn run(sim: &mut Simulator, mut timeline: Vec<(u64, Step)>, end: u64) -> Res
 }
 
 /// A uniform draw in `0..n` (n at least 1) by multiply-and-shift.
-fn below(sim: &mut Simulator, n: usize) -> usize {
+pub(super) fn below(sim: &mut Simulator, n: usize) -> usize {
     ((u128::from(rand_core::Rng::next_u64(sim.rng())) * n as u128) >> 64) as usize
 }
 
@@ -206,7 +227,7 @@ fn pair(sim: &mut Simulator, n: usize) -> (usize, usize) {
 }
 
 /// Every node announcing once at a uniform time in `0..spread_ms`.
-fn staggered_announces(sim: &mut Simulator, spread_ms: u64) -> Vec<(u64, Step)> {
+pub(super) fn staggered_announces(sim: &mut Simulator, spread_ms: u64) -> Vec<(u64, Step)> {
     (0..sim.len())
         .map(|i| {
             (
@@ -237,7 +258,7 @@ pub struct UnicastConfig {
 impl Default for UnicastConfig {
     /// 200 messages of 32 content bytes (sealed: about 1.45 KB) one second apart after a 300 s warm-up
     /// (a relay needs ~130 s of its 2% budget to pass on 100 announces),
-    /// 60 s to drain.
+    /// 300 s to drain (end-to-end retries start after 60 s).
     fn default() -> Self {
         UnicastConfig {
             network: NetworkConfig::default(),
@@ -245,7 +266,7 @@ impl Default for UnicastConfig {
             payload_len: 32,
             warmup_ms: 300_000,
             interval_ms: 1_000,
-            drain_ms: 60_000,
+            drain_ms: 300_000,
         }
     }
 }
@@ -386,7 +407,7 @@ fn per(total: u64, count: usize) -> Option<f64> {
 }
 
 impl Outcome {
-    fn new(name: &'static str, network: Network, baseline: Stats) -> Self {
+    pub(super) fn new(name: &'static str, network: Network, baseline: Stats) -> Self {
         Outcome {
             name,
             network,

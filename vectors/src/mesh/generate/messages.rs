@@ -254,6 +254,7 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             hop_count: count,
             hop_limit: 5,
             transmitter: tx,
+            min_sequence: if tx.is_some() { 8 } else { 0 },
         }
         .to_bytes()
         .expect("request encodes")
@@ -291,12 +292,16 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
     };
     let receipt = receipt_of(Some(c.carol.hop_id()));
     let receipt_without_hop = receipt_of(None);
-    let hop_ack = HopAck {
-        destination: c.dave.address(),
-        message_id: 0x0bad_cafe,
-    }
-    .to_bytes()
-    .expect("hop ack encodes");
+    let hop_ack_from = |from| {
+        HopAck {
+            destination: c.dave.address(),
+            message_id: 0x0bad_cafe,
+            from,
+        }
+        .to_bytes()
+        .expect("hop ack encodes")
+    };
+    let hop_ack = hop_ack_from(None);
     let positives: Vec<(&str, &str, Vec<u8>)> = vec![
         (
             "decode-announce-origin",
@@ -377,8 +382,13 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
         ),
         (
             "decode-hop-ack",
-            "carol takes custody of the Sealed message above: a bare 22-byte header",
+            "custody of the Sealed message above taken on a point-to-point link: a bare 22-byte header",
             hop_ack.clone(),
+        ),
+        (
+            "decode-hop-ack-shared",
+            "carol takes custody of it on a shared link, naming herself (30 bytes)",
+            hop_ack_from(Some(c.carol.hop_id())),
         ),
     ];
     for (name, description, encoded) in positives {
@@ -639,7 +649,7 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
         ),
         (
             "decode-hop-ack-hop-limit",
-            "a hop ack with hop limit 1: it would be relayed (C1)",
+            "a hop ack with hop limit 1: it would be relayed (HA1)",
             {
                 let mut b = hop_ack.clone();
                 b[1] = 0x01;
@@ -648,14 +658,8 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
             "malformed",
         ),
         (
-            "decode-hop-ack-hop-id",
-            "a hop ack naming a hop id (C1)",
-            [&[hop_ack[0] | 0x10], &hop_ack[1..], &c.carol.hop_id().0[..]].concat(),
-            "malformed",
-        ),
-        (
             "decode-hop-ack-body",
-            "a hop ack with a body (C2)",
+            "a hop ack with a body (HA2)",
             [&hop_ack[..], &[0]].concat(),
             "trailing_bytes",
         ),

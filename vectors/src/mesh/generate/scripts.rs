@@ -15,6 +15,7 @@ pub(super) fn relay_vectors(c: &Cast) -> Vec<MeshVector> {
             hop_count: count,
             hop_limit: limit,
             transmitter: Some(c.carol.hop_id()),
+            min_sequence: 0,
         }
         .to_bytes()
         .expect("request encodes")
