@@ -604,10 +604,19 @@ impl MeshNode {
             return self.on_announce(link, link_cost, packet, now);
         }
         // Data named to us (or on a point-to-point link) asks for custody:
-        // a duplicate means our HopAck was lost, so it is acknowledged again.
+        // a duplicate means our HopAck was lost (acknowledged again), or,
+        // if we no longer hold it, that a copy came back to us around a
+        // transient loop: then we take custody again rather than lose it
+        // (the hop limit ends a loop, with an event; §12.2).
         let custody = header.message_type.is_data()
             && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
-        if !self.dedupe.first_sighting(header) {
+        let returned = custody
+            && header.destination != self.address()
+            && self
+                .store
+                .get(&(header.destination, header.message_id))
+                .is_none();
+        if !self.dedupe.first_sighting(header) && !returned {
             if custody {
                 self.send_hop_ack(link, header);
             }
