@@ -81,22 +81,8 @@ type PredictedOpen = ([u8; 16], bool, bool, Vec<u8>);
 /// §3.3 and §13.4 C1–C6 on raw bytes, independently: the opened message
 /// or the error class.
 fn expected_open(d: &[u8]) -> Result<PredictedOpen, &'static str> {
-    let first = *d.first().ok_or("truncated")?;
-    if first >> 5 != 1 {
-        return Err("unknown_version");
-    }
-    if !(1..=9).contains(&(first & 0x0f)) {
-        return Err("unknown_message_type");
-    }
-    let hops = *d.get(1).ok_or("truncated")?;
-    if hops >> 4 > hops & 0x0f {
-        return Err("malformed");
-    }
-    let len = if first & 0x10 != 0 { 30 } else { 22 };
-    if d.len() < len {
-        return Err("truncated");
-    }
-    if first & 0x0f != 9 {
+    let (code, _, hop_limit, len) = crate::mesh::expected_header(d)?;
+    if code != 9 {
         return Err("not a channel message");
     }
     let body = &d[len..];
@@ -120,7 +106,7 @@ fn expected_open(d: &[u8]) -> Result<PredictedOpen, &'static str> {
     let mut nonce = Nonce::default();
     nonce[..4].copy_from_slice(&d[18..22]);
     nonce[4..].copy_from_slice(&body[..8]);
-    let ad = [&[0x29, hops & 0x0f], &d[2..22]].concat();
+    let ad = [&[0x29, hop_limit], &d[2..22]].concat();
     let split = body.len() - 16;
     let mut plaintext = body[8..split].to_vec();
     ChaCha20Poly1305::new(aead_key[..].into())

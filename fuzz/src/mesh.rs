@@ -59,10 +59,10 @@ pub fn mesh_identities() -> &'static [Identity; 4] {
 
 /// The header fields predicted from the spec: (type code, hop count, hop
 /// limit, header length).
-type PredictedHeader = (u8, u8, u8, usize);
+pub(crate) type PredictedHeader = (u8, u8, u8, usize);
 
 /// `spec/10` §3.3 H1–H7, independently.
-fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
+pub(crate) fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str> {
     let first = *d.first().ok_or("truncated")?;
     if first >> 5 != 1 {
         return Err("unknown_version");
