@@ -562,6 +562,25 @@ LITE_CHECKS = {"derive": check_lite_derive, "seal": check_lite_seal, "receive": 
 # Driver
 # --------------------------------------------------------------------------
 
+SPEC = os.path.join(os.path.dirname(VECTORS), "spec", "12-mls-lite.md")
+
+
+def worked_example(section):
+    """The hex of the second code block of spec §C.x (first token per line)."""
+    text = open(SPEC, encoding="utf-8").read().split(f"## {section} ")[1]
+    block = text.split("```")[3]
+    return "".join(line.split()[0] for line in block.strip().splitlines())
+
+
+def check_worked_example(data):
+    """§C.1 is the `ping` Data of transcript-ratchet; §C.2 is seal-4-bytes."""
+    if data["protocol"] == "qpc-mesh-lora-session":
+        steps = [v for v in data["vectors"] if v["name"] == "transcript-ratchet"][0]["steps"]
+        want = [s["datagram"] for s in steps if s["op"] == "seal" and s["content"] == b"ping".hex()][0]
+        return worked_example("C.1") == want
+    return worked_example("C.2") == [v for v in data["vectors"] if v["name"] == "seal-4-bytes"][0]["message"]
+
+
 def check_file(path):
     data = json.load(open(path))
     checks = {"qpc-mesh-lora-session": SESSION_CHECKS, "qpc-mesh-mls-lite": LITE_CHECKS}[data["protocol"]]
@@ -571,6 +590,9 @@ def check_file(path):
         jsonschema.validate(data, schema)
     except jsonschema.ValidationError as e:
         print(f"FAIL schema: {e.message[:200]}")
+        failed += 1
+    if not check_worked_example(data):
+        print("FAIL worked example: spec/12 §C differs from the vector")
         failed += 1
     for v in data["vectors"]:
         try:
