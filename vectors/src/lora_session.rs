@@ -484,6 +484,10 @@ impl Script {
         self.run(Step::Export { party });
     }
 
+    fn restore(&mut self, party: Side) {
+        self.run(Step::Restore { party });
+    }
+
     fn seal(&mut self, party: Side, content: &[u8]) -> Vec<u8> {
         let step = self.run(Step::Seal {
             party,
@@ -534,13 +538,22 @@ fn flipped(d: &[u8], at: usize, mask: u8) -> Vec<u8> {
     d
 }
 
-fn ratchet_transcript(established: Established) -> LoraSessionCase {
-    use Side::{Initiator as A, Responder as B};
+/// A transcript: the establishment, then the steps `script` runs.
+fn transcript(established: Established, script: impl FnOnce(&mut Script)) -> LoraSessionCase {
     let establishment = established.establishment.clone();
     let mut s = Script {
         runner: Runner::new(established),
         steps: Vec::new(),
     };
+    script(&mut s);
+    LoraSessionCase::Transcript {
+        establishment,
+        steps: s.steps,
+    }
+}
+
+fn ratchet_steps(s: &mut Script) {
+    use Side::{Initiator as A, Responder as B};
     s.seal(A, b"no reservation yet");
     s.export(A);
     s.export(B);
@@ -577,19 +590,10 @@ fn ratchet_transcript(established: Established) -> LoraSessionCase {
     let far = s.seal(A, b"far");
     s.open(B, &far);
     s.open(B, &sent[1]);
-    LoraSessionCase::Transcript {
-        establishment,
-        steps: s.steps,
-    }
 }
 
-fn recovery_transcript(established: Established) -> LoraSessionCase {
+fn recovery_steps(s: &mut Script) {
     use Side::{Initiator as A, Responder as B};
-    let establishment = established.establishment.clone();
-    let mut s = Script {
-        runner: Runner::new(established),
-        steps: Vec::new(),
-    };
     s.export(A);
     s.export(B);
     let before = s.seal(A, b"before crash");
@@ -619,16 +623,6 @@ fn recovery_transcript(established: Established) -> LoraSessionCase {
     let epoch2 = s.seal(A, b"epoch 2");
     s.open(B, &epoch2);
     s.open(B, &answer);
-    LoraSessionCase::Transcript {
-        establishment,
-        steps: s.steps,
-    }
-}
-
-impl Script {
-    fn restore(&mut self, party: Side) {
-        self.run(Step::Restore { party });
-    }
 }
 
 fn accepts(e: &Establishment) -> Vec<LoraSessionVector> {
@@ -735,12 +729,12 @@ pub fn generate() -> String {
     out.push(vector(
         "transcript-ratchet",
         "a reservation first, both directions, loss, reordering, replay, tampering, a relayed copy, and a counter beyond the window",
-        ratchet_transcript(make(2)),
+        transcript(make(2), ratchet_steps),
     ));
     out.push(vector(
         "transcript-recovery",
         "a restart from an export, a resumption with its answer, and a lost Resume caught up by Data",
-        recovery_transcript(make(3)),
+        transcript(make(3), recovery_steps),
     ));
     crate::checked_file(PROTOCOL, "spec/12-mls-lite.md", out)
 }
