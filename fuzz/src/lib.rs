@@ -80,6 +80,7 @@ mod mls;
 pub mod opaque;
 mod pqxx;
 pub mod seeds;
+mod session;
 
 pub use channel::{
     channel_mode, genuine_channel_message, mesh_channel, CHANNEL_KEY, CHANNEL_SENDER, FLOOD_CONFIG,
@@ -95,10 +96,11 @@ pub use pqxx::{
     datagram_config, pqxx_datagram, pqxx_initiator_msg2, pqxx_responder_msg1, pqxx_responder_msg3,
     pqxx_stream, DATAGRAM_EPOCH_JUMPS, DATAGRAM_WINDOWS, STREAM_SMALL_LIMIT,
 };
+pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_FIXTURE};
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 30] = [
+pub const TARGETS: [&str; 32] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -129,6 +131,8 @@ pub const TARGETS: [&str; 30] = [
     "opaque_client_login",
     "opaque_server_login",
     "opaque_registration",
+    "lora_session",
+    "mls_lite",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -165,6 +169,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "opaque_client_login" => opaque::opaque_client_login(data),
         "opaque_server_login" => opaque::opaque_server_login(data),
         "opaque_registration" => opaque::opaque_registration(data),
+        "lora_session" => lora_session(data),
+        "mls_lite" => mls_lite(data),
         _ => return false,
     }
     true

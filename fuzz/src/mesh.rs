@@ -68,7 +68,7 @@ pub(crate) fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str>
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=9).contains(&code) {
+    if !(1..=0xb).contains(&code) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -131,7 +131,8 @@ fn expected_identity(dest: &[u8], identity: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The whole of §3.3, §3.4, §4.5, §6.2, §6.3 and §8, independently.
+/// The whole of §3.3, §3.4, §4.5, §6.2, §6.3 and §8 (and the opaque
+/// bodies of `spec/12`), independently.
 fn expected_message(d: &[u8]) -> Result<(), &'static str> {
     let (code, _, _, len) = expected_header(d)?;
     let (dest, mid, body) = (&d[2..18], &d[18..22], &d[len..]);
@@ -151,6 +152,8 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         // §12.2 HA1-HA2: a HopAck is a bare header with hop limit 0.
         8 if d[1] & 0x0f != 0 => Err("malformed"),
         8 => exact(0),
+        // Session and GroupLite bodies: end to end, not empty (spec/12).
+        0xa | 0xb => (!body.is_empty()).then_some(()).ok_or("truncated"),
         // A Channel body: length only (§13.4 C1).
         _ => match body.len() {
             n if n < 41 => Err("truncated"),

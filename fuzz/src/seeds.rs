@@ -24,6 +24,7 @@ mod mesh;
 mod mls;
 mod opaque;
 mod pqxx;
+mod session;
 
 /// One seed input of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +317,7 @@ pub fn all() -> Vec<Seed> {
     channel::seeds(&mut add);
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
+    session::seeds(&mut add);
     seeds
 }
 

@@ -102,6 +102,9 @@ pub enum SignatureContext {
     MeshAnnounce,
     /// A sender's signature on a mesh broadcast channel message (`spec/10`).
     MeshChannel,
+    /// An initiator's signature on a LoRa session establishment
+    /// (`spec/12-mls-lite.md` part A).
+    LoraSession,
 }
 
 impl SignatureContext {
@@ -114,6 +117,7 @@ impl SignatureContext {
             SignatureContext::PqxxStaticKey => b"qpc sig v1 pqxx static key",
             SignatureContext::MeshAnnounce => b"qpc sig v1 mesh announce",
             SignatureContext::MeshChannel => b"qpc sig v1 mesh channel",
+            SignatureContext::LoraSession => b"qpc sig v1 lora session",
         }
     }
 
@@ -126,6 +130,7 @@ impl SignatureContext {
             SignatureContext::PqxxStaticKey => "pqXX static key binding",
             SignatureContext::MeshAnnounce => "mesh announce",
             SignatureContext::MeshChannel => "mesh channel message",
+            SignatureContext::LoraSession => "LoRa session establishment",
         }
     }
 }

@@ -454,15 +454,9 @@ fn nonce(message_id: u32, extension: &[u8; NONCE_EXTENSION_LEN]) -> Nonce {
 /// The associated data: the header fields relays do not change (the first
 /// byte without the hop id flag, the hop limit, destination, message id).
 pub fn associated_data(header: &Header) -> Result<[u8; HEADER_LEN]> {
-    let origin = Header {
-        hop_count: 0,
-        hop_id: None,
-        ..header.clone()
-    };
-    let mut out = Vec::with_capacity(HEADER_LEN);
-    origin.encode(&mut out)?;
+    let out = header.originated()?;
     debug_assert_eq!(out[0], VERSION << 5 | MessageType::Channel.code());
-    Ok(out.try_into().expect("a header without hop id is 22 bytes"))
+    Ok(out)
 }
 
 /// The bytes the sender signs: channel id, message id, nonce extension,

@@ -48,11 +48,16 @@ pub enum MessageType {
     HopAck,
     /// A broadcast channel message, flooded to every node (§13).
     Channel,
+    /// A pairwise post-quantum session message: establishment, data or
+    /// resumption (`spec/12-mls-lite.md` part A).
+    Session,
+    /// An MLS-Lite group message (`spec/12-mls-lite.md` part B).
+    GroupLite,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 9] = [
+    pub const ALL: [MessageType; 11] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
@@ -62,6 +67,8 @@ impl MessageType {
         MessageType::Receipt,
         MessageType::HopAck,
         MessageType::Channel,
+        MessageType::Session,
+        MessageType::GroupLite,
     ];
 
     /// The 4-bit code point.
@@ -76,6 +83,8 @@ impl MessageType {
             MessageType::Receipt => 0x7,
             MessageType::HopAck => 0x8,
             MessageType::Channel => 0x9,
+            MessageType::Session => 0xa,
+            MessageType::GroupLite => 0xb,
         }
     }
 
@@ -193,6 +202,20 @@ impl Header {
         Ok(())
     }
 
+    /// The 22 bytes the originator sent: hop count 0 and no hop id. A relay
+    /// changes only those two fields, so end-to-end associated data covers
+    /// these bytes (`spec/10-mesh.md` §13.3, `spec/12-mls-lite.md`).
+    pub fn originated(&self) -> Result<[u8; HEADER_LEN]> {
+        let origin = Header {
+            hop_count: 0,
+            hop_id: None,
+            ..self.clone()
+        };
+        let mut out = Vec::with_capacity(HEADER_LEN);
+        origin.encode(&mut out)?;
+        Ok(out.try_into().expect("a header without hop id is 22 bytes"))
+    }
+
     /// The header a relay transmits: one more hop, and `hop_id` as given.
     /// `None` when the hop limit is reached (the message is not forwarded).
     pub fn relayed(&self, hop_id: Option<HopId>) -> Option<Self> {
@@ -272,9 +295,9 @@ mod tests {
         let mut t0 = good.clone();
         t0[0] = 0x20;
         assert_eq!(decode(&t0).unwrap_err(), Error::UnknownMessageType(0));
-        let mut t10 = good.clone();
-        t10[0] = 0x2a;
-        assert_eq!(decode(&t10).unwrap_err(), Error::UnknownMessageType(10));
+        let mut t13 = good.clone();
+        t13[0] = 0x2d;
+        assert_eq!(decode(&t13).unwrap_err(), Error::UnknownMessageType(13));
         let mut hops = good.clone();
         hops[1] = 0x32;
         assert_eq!(decode(&hops).unwrap_err().class(), "malformed");

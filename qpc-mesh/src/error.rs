@@ -1,7 +1,8 @@
 //! The one error type of qpc-mesh.
 
 /// Everything that can go wrong in qpc-mesh. Each variant maps to one error
-/// class of `spec/10-mesh.md` §8 or `spec/11-lora-link.md` §7 (see
+/// class of `spec/10-mesh.md` §8, `spec/11-lora-link.md` §7 or
+/// `spec/12-mls-lite.md` (see
 /// [`Error::class`]); negative vectors
 /// name these classes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +109,39 @@ pub enum Error {
     /// Joining a channel beyond the configured number of channels.
     #[error("at most {0} channels may be joined")]
     ChannelLimit(usize),
+    /// A session or MLS-Lite counter below the receiver's window, or one
+    /// whose key is gone (`spec/12`).
+    #[error("counter {0} is below the window")]
+    TooOld(u64),
+    /// A session counter further ahead of the receiver than its skip
+    /// window, or a resumption epoch more than one step ahead (`spec/12`).
+    #[error("counter or epoch {got} is more than {max} ahead")]
+    TooFarAhead {
+        /// The counter or epoch received.
+        got: u64,
+        /// How far ahead the receiver accepts.
+        max: u64,
+    },
+    /// An MLS-Lite message of an epoch the receiver does not hold
+    /// (`spec/12`).
+    #[error("MLS-Lite epoch id {0} is neither the current nor a live previous epoch")]
+    WrongEpoch(u8),
+    /// A session message whose tag names no session of the receiver, or a
+    /// response to no pending initiation (`spec/12`).
+    #[error("no session with tag {0:#06x}")]
+    UnknownSession(u16),
+    /// An MLS-Lite sender index that is not a member (`spec/12`).
+    #[error("sender index {0} is not a member")]
+    UnknownMember(u16),
+    /// A session's or MLS-Lite sender's counters or epochs are used up
+    /// (`spec/12`).
+    #[error("counter space exhausted: a new session or epoch is needed")]
+    NonceExhausted,
+    /// A state machine called out of order: a session message kind the
+    /// state does not accept, or sealing past the persisted counter
+    /// reservation (`spec/12`).
+    #[error("wrong state: {0}")]
+    WrongState(&'static str),
     /// The wire codec rejected the bytes (`truncated`, `trailing_bytes`, ...).
     #[error(transparent)]
     Wire(#[from] qpc_wire::Error),
@@ -141,6 +175,13 @@ impl Error {
             Error::Replayed => "replayed",
             Error::UnknownChannel => "unknown_channel",
             Error::ChannelLimit(_) => "channel_limit",
+            Error::TooOld(_) => "too_old",
+            Error::TooFarAhead { .. } => "too_far_ahead",
+            Error::WrongEpoch(_) => "wrong_epoch",
+            Error::UnknownSession(_) => "unknown_session",
+            Error::UnknownMember(_) => "unknown_member",
+            Error::NonceExhausted => "nonce_exhausted",
+            Error::WrongState(_) => "wrong_state",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
         }

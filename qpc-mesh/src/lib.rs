@@ -31,11 +31,16 @@
 //!   links, offline nodes and restarts), line, grid and random geometric
 //!   topologies, per-message metrics, SVG plots and scenarios; the
 //!   `qpc-mesh-sim` binary (feature `cli`) runs them (`SIMULATION.md`);
+//! - [`session`]: post-quantum pairwise sessions for LoRa (X-Wing both
+//!   ways, a symmetric ratchet, resumption without a KEM; 46 bytes on air
+//!   for 4 bytes of text; `spec/12-mls-lite.md` part A);
+//! - [`group_lite`]: MLS-Lite, group messages under keys from an MLS
+//!   exporter secret, 23 bytes of overhead (`spec/12-mls-lite.md` part B);
 //! - [`lora`]: the LoRa link layer (`spec/11-lora-link.md`): radio
 //!   profiles and region plans, exact airtime, duty-cycle budgets, the
 //!   priority link queue, fragmentation with selective repeat.
 //!
-//! Still to come (see the issues): pairwise sessions, and the LoRa link
+//! Still to come (see the issues): sessions, MLS-Lite and the LoRa link
 //! layer inside `MeshNode` and the simulator.
 //!
 //! An announce from its originator, received by a neighbour over a shared
@@ -95,6 +100,7 @@ pub mod delivery;
 pub mod envelope;
 mod error;
 pub mod flood;
+pub mod group_lite;
 pub mod key_request;
 pub mod lora;
 pub mod message;
@@ -104,7 +110,9 @@ pub mod rebroadcast;
 pub mod receipt;
 pub mod reverse_path;
 pub mod routing;
+pub mod session;
 pub mod sim;
 pub mod store;
+mod symmetric;
 
 pub use error::{Error, Result};

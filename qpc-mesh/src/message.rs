@@ -20,6 +20,16 @@ pub struct SealedPacket {
     pub payload: Bytes,
 }
 
+/// A message whose body only its end points read: a Session or MLS-Lite
+/// message (`spec/12-mls-lite.md`); relays carry the body unparsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndToEndPacket {
+    /// The envelope header.
+    pub header: Header,
+    /// The body, at least one byte.
+    pub body: Bytes,
+}
+
 /// A decoded mesh message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -43,6 +53,11 @@ pub enum Message {
     /// A broadcast channel message (checked for length; open it with the
     /// channel's key).
     Channel(ChannelPacket),
+    /// A pairwise session message (decode the body with
+    /// [`crate::session::SessionMessage`]).
+    Session(EndToEndPacket),
+    /// An MLS-Lite group message (open it with [`crate::group_lite`]).
+    GroupLite(EndToEndPacket),
 }
 
 impl Message {
@@ -70,6 +85,8 @@ impl Message {
             MessageType::Receipt => Message::Receipt(Receipt::from_envelope(envelope)?),
             MessageType::HopAck => Message::HopAck(HopAck::from_envelope(envelope)?),
             MessageType::Channel => Message::Channel(ChannelPacket::from_envelope(envelope)?),
+            MessageType::Session => Message::Session(EndToEndPacket::from_envelope(envelope)?),
+            MessageType::GroupLite => Message::GroupLite(EndToEndPacket::from_envelope(envelope)?),
         })
     }
 
@@ -90,6 +107,7 @@ impl Message {
             Message::Receipt(r) => r.header(),
             Message::HopAck(a) => a.header(),
             Message::Channel(c) => c.header.clone(),
+            Message::Session(p) | Message::GroupLite(p) => p.header.clone(),
         }
     }
 
@@ -109,7 +127,25 @@ impl Message {
             Message::Receipt(r) => r.to_envelope().to_bytes(),
             Message::HopAck(a) => a.to_bytes(),
             Message::Channel(c) => c.to_bytes(),
+            Message::Session(p) | Message::GroupLite(p) => Envelope {
+                header: p.header.clone(),
+                body: p.body.clone(),
+            }
+            .to_bytes(),
         }
+    }
+}
+
+impl EndToEndPacket {
+    /// Checks that the body is not empty (`truncated`).
+    pub fn from_envelope(envelope: Envelope) -> Result<Self> {
+        if envelope.body.is_empty() {
+            return Err(Error::Wire(qpc_wire::Error::Truncated));
+        }
+        Ok(EndToEndPacket {
+            header: envelope.header,
+            body: envelope.body,
+        })
     }
 }
 

@@ -662,6 +662,8 @@ impl MeshNode {
                 self.on_channel(link, packet, now);
                 Ok(())
             }
+            // Not wired into the node yet (spec/12-mls-lite.md): dropped.
+            Message::Session(_) | Message::GroupLite(_) => Ok(()),
         }
     }
 

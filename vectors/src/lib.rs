@@ -14,8 +14,10 @@ pub mod channel;
 pub mod hpke;
 pub mod identity;
 pub mod lora;
+pub mod lora_session;
 pub mod mesh;
 pub mod mls;
+pub mod mls_lite;
 pub mod opaque;
 pub mod padding;
 pub mod pqxx;
@@ -125,6 +127,18 @@ pub const SUITES: &[Suite] = &[
         protocol: mls::PROTOCOL,
         generate: mls::generate,
         verify: verify_json::<mls::MlsVector>,
+    },
+    Suite {
+        file: "lora_session.json",
+        protocol: lora_session::PROTOCOL,
+        generate: lora_session::generate,
+        verify: verify_json::<lora_session::LoraSessionVector>,
+    },
+    Suite {
+        file: "mls_lite.json",
+        protocol: mls_lite::PROTOCOL,
+        generate: mls_lite::generate,
+        verify: verify_json::<mls_lite::MlsLiteVector>,
     },
     Suite {
         file: "opaque.json",

@@ -222,6 +222,8 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         Receipt => "receipt",
         HopAck => "hop_ack",
         Channel => "channel",
+        Session => "session",
+        GroupLite => "group_lite",
     }
 }
 
@@ -288,6 +290,12 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             }),
             announce_fields(&r.announce),
         ),
+        Message::Session(p) | Message::GroupLite(p) => json!({
+            "destination": hex::encode(p.header.destination.as_bytes()),
+            "message_id": p.header.message_id,
+            "hop_id": hex_id(p.header.hop_id),
+            "body": hex::encode(&p.body),
+        }),
         Message::Sealed(s) => json!({
             "destination": hex::encode(s.header.destination.as_bytes()),
             "message_id": s.header.message_id,

@@ -236,7 +236,7 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     add(
         t,
         "build-type",
-        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x0b)])]),
+        cat(&[&[BUILD], &build(0, 1, 0, 0x07, 1, &[(0, 0x0c)])]),
     );
     add(
         t,

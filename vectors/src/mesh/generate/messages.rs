@@ -175,9 +175,9 @@ pub(super) fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
             "unknown_message_type",
         ),
         (
-            "envelope-type-10",
-            "the first unassigned type (H3; 9 is reserved for broadcast channels)",
-            with_first(0x2a),
+            "envelope-type-13",
+            "the first unassigned type (H3; 0xa-0xc are Session, GroupLite and the reserved FAPP)",
+            with_first(0x2d),
             "unknown_message_type",
         ),
         (
@@ -189,7 +189,7 @@ pub(super) fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
         (
             "envelope-type-before-truncation",
             "an unknown type in a 1-byte datagram: H3 fires before H4",
-            vec![0x2a],
+            vec![0x2d],
             "unknown_message_type",
         ),
         (
@@ -631,8 +631,8 @@ pub(super) fn decode_vectors(c: &Cast) -> Vec<MeshVector> {
         ),
         (
             "decode-unknown-type",
-            "a genuine announce body under the unassigned type 10",
-            [&[0x2a], &genuine[1..]].concat(),
+            "a genuine announce body under the unassigned type 13",
+            [&[0x2d], &genuine[1..]].concat(),
             "unknown_message_type",
         ),
         (
