@@ -46,7 +46,7 @@ pub enum Error {
     #[error("bad peer certificate: {0}")]
     BadCertificate(&'static str),
     /// A QUIC peer whose address is not pinned.
-    #[error("peer {0} is not a configured peer")]
+    #[error("peer rejected: {0}")]
     PeerRejected(String),
     /// A bounded queue refuses more for now.
     #[error("full: {0}")]

@@ -108,10 +108,12 @@ impl QuicTransport {
     /// Carries one authenticated connection's datagrams until it closes.
     async fn serve(&self, connection: quinn::Connection) {
         let link = match tls::peer_address(&connection).and_then(|a| {
-            self.peers
-                .iter()
-                .position(|p| *p == a)
-                .ok_or(Error::PeerRejected(hex::encode(a.as_bytes())))
+            self.peers.iter().position(|p| *p == a).ok_or_else(|| {
+                Error::PeerRejected(format!(
+                    "{} is not a configured peer",
+                    hex::encode(a.as_bytes())
+                ))
+            })
         }) {
             Ok(index) => quic_link(index),
             Err(e) => {

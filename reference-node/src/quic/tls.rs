@@ -48,7 +48,10 @@ impl PinnedPeers {
         match certificate::address_of(der) {
             Ok(address) if self.pinned.contains(&address) => Ok(()),
             Ok(address) => {
-                let e = Error::PeerRejected(hex::encode(address.as_bytes()));
+                let e = Error::PeerRejected(format!(
+                    "{} is not a configured peer",
+                    hex::encode(address.as_bytes())
+                ));
                 tracing::warn!(class = e.class(), "{e}");
                 Err(rustls::Error::InvalidCertificate(
                     CertificateError::ApplicationVerificationFailure,
@@ -204,11 +207,16 @@ pub fn client_config(cert: &NodeCertificate, peer: Address) -> Result<quinn::Cli
 }
 
 /// The class of a failed handshake: `downgrade` when no key exchange group
-/// was common (the peer offered no X25519MLKEM768), else the generic one.
+/// was common (the peer offered no X25519MLKEM768), `peer_rejected` or
+/// `bad_certificate` when a certificate was refused, else `io`.
 pub fn handshake_error(e: &quinn::ConnectionError) -> Error {
     let text = e.to_string();
     if text.contains("NoKxGroupsInCommon") || text.contains("HandshakeFailure") {
         Error::Downgrade
+    } else if text.contains("ApplicationVerificationFailure") {
+        Error::PeerRejected("the certificate's address is not pinned".into())
+    } else if text.contains("BadEncoding") || text.contains("BadCertificate") {
+        Error::BadCertificate("the certificate is not bound to a qpc identity")
     } else {
         Error::Quic(text)
     }
