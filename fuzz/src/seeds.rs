@@ -22,6 +22,7 @@ mod channel;
 mod lora;
 mod mesh;
 mod mls;
+mod node;
 mod opaque;
 mod pqxx;
 
@@ -316,6 +317,7 @@ pub fn all() -> Vec<Seed> {
     channel::seeds(&mut add);
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
+    node::seeds(&mut add);
     seeds
 }
 
