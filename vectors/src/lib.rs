@@ -16,6 +16,7 @@ pub mod identity;
 pub mod lora;
 pub mod mesh;
 pub mod mls;
+pub mod node;
 pub mod opaque;
 pub mod padding;
 pub mod pqxx;
@@ -131,6 +132,12 @@ pub const SUITES: &[Suite] = &[
         protocol: opaque::PROTOCOL,
         generate: opaque::generate,
         verify: verify_json::<opaque::OpaqueVector>,
+    },
+    Suite {
+        file: "node.json",
+        protocol: node::PROTOCOL,
+        generate: node::generate,
+        verify: verify_json::<node::NodeVector>,
     },
 ];
 

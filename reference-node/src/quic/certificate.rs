@@ -35,6 +35,11 @@ pub fn for_identity(identity: &Identity) -> Result<NodeCertificate> {
     let key_pair = rcgen::KeyPair::try_from(pkcs8.as_ref()).map_err(quic_error)?;
     let mut params =
         rcgen::CertificateParams::new(vec![SERVER_NAME.to_string()]).map_err(quic_error)?;
+    // The address as the serial number: the certificate of an identity is
+    // always the same bytes (Ed25519 signatures are deterministic).
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(
+        identity.public().address().as_bytes(),
+    ));
     let uri = format!(
         "{KEM_DIGEST_URI_PREFIX}{}",
         hex::encode(identity.public().kem_key_digest())
