@@ -82,6 +82,28 @@ pub struct Store {
     db: Database,
 }
 
+/// Decodes the JSON values of table rows.
+fn json_rows<'a, T: serde::de::DeserializeOwned>(
+    rows: impl Iterator<
+        Item = std::result::Result<
+            (
+                redb::AccessGuard<'a, u64>,
+                redb::AccessGuard<'a, &'static [u8]>,
+            ),
+            redb::StorageError,
+        >,
+    >,
+) -> Result<Vec<(u64, T)>> {
+    rows.map(|row| {
+        let (k, v) = row?;
+        Ok((
+            k.value(),
+            serde_json::from_slice(v.value()).map_err(json_error)?,
+        ))
+    })
+    .collect()
+}
+
 fn json_error(e: serde_json::Error) -> Error {
     Error::Store(format!("a stored record does not decode: {e}"))
 }
@@ -147,16 +169,7 @@ impl Store {
     pub fn outbox(&self) -> Result<Vec<(u64, OutboxRecord)>> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(OUTBOX)?;
-        table
-            .iter()?
-            .map(|row| {
-                let (k, v) = row?;
-                Ok((
-                    k.value(),
-                    serde_json::from_slice(v.value()).map_err(json_error)?,
-                ))
-            })
-            .collect()
+        json_rows(table.iter()?)
     }
 
     /// Every fetched identity.
@@ -174,17 +187,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(INBOX)?;
         let from = after.map_or(0, |a| a.saturating_add(1));
-        table
-            .range(from..)?
-            .take(limit)
-            .map(|row| {
-                let (k, v) = row?;
-                Ok((
-                    k.value(),
-                    serde_json::from_slice(v.value()).map_err(json_error)?,
-                ))
-            })
-            .collect()
+        json_rows(table.range(from..)?.take(limit))
     }
 
     /// How many messages were delivered.

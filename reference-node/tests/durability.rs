@@ -7,8 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{config, keygen, temp_dir, NodeProcess, TIMEOUT};
-use qpc_node::demo::free_udp_port;
+use common::{quic_chain, temp_dir, TIMEOUT};
 use serde_json::json;
 
 const MESSAGES: usize = 60;
@@ -16,21 +15,8 @@ const MESSAGES: usize = 60;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_nothing_and_delivers_nothing_twice() {
     let dir = temp_dir("durability");
-    let dirs: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
-    let addresses: Vec<String> = dirs.iter().map(|d| keygen(d)).collect();
-    let (a, b, c) = (&addresses[0], &addresses[1], &addresses[2]);
-    let [pa, pb, pc] = [
-        free_udp_port().unwrap(),
-        free_udp_port().unwrap(),
-        free_udp_port().unwrap(),
-    ];
-    let node_a = NodeProcess::spawn(&dirs[0], &config(&dirs[0], Some(pa), &[(b, Some(pb))], ""));
-    let mut node_b = NodeProcess::spawn(
-        &dirs[1],
-        &config(&dirs[1], Some(pb), &[(a, Some(pa)), (c, Some(pc))], ""),
-    );
-    let mut node_c =
-        NodeProcess::spawn(&dirs[2], &config(&dirs[2], Some(pc), &[(b, Some(pb))], ""));
+    let (c, [node_a, mut node_b, mut node_c]) = quic_chain(&dir);
+    let c = &c;
     node_a.wait_route(c).await;
 
     let mut ids = Vec::new();

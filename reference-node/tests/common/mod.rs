@@ -171,3 +171,23 @@ pub fn config(
     }
     text + extra
 }
+
+/// A –QUIC– B –QUIC– C under `dir`, every node dialling its peers (so a
+/// restarted node reconnects at once): C's address and the three nodes.
+pub fn quic_chain(dir: &Path) -> (String, [NodeProcess; 3]) {
+    let dirs: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
+    let addresses: Vec<String> = dirs.iter().map(|d| keygen(d)).collect();
+    let (a, b, c) = (&addresses[0], &addresses[1], &addresses[2]);
+    let ports: Vec<u16> = (0..3)
+        .map(|_| qpc_node::demo::free_udp_port().unwrap())
+        .collect();
+    let (pa, pb, pc) = (ports[0], ports[1], ports[2]);
+    let peers: [&[(&str, Option<u16>)]; 3] = [
+        &[(b, Some(pb))],
+        &[(a, Some(pa)), (c, Some(pc))],
+        &[(b, Some(pb))],
+    ];
+    let nodes = [0, 1, 2]
+        .map(|i| NodeProcess::spawn(&dirs[i], &config(&dirs[i], Some(ports[i]), peers[i], "")));
+    (c.clone(), nodes)
+}
