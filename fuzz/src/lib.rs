@@ -32,6 +32,9 @@
 //! | [`lora_reassembly`] | qpc-mesh `Reassembler` | every outcome, error class, NACK and give-up equals an independent model of §6.5; held bytes and datagrams in progress within their bounds |
 //! | [`lora_link`] | qpc-mesh `LoraLink` | refusals queue nothing; frames fit the MTU; an untainted receiver completes only datagrams that were sent; queue, reassembly bytes, events and airtime within their bounds |
 //! | [`mesh_channel`] | qpc-mesh `Message::decode` + `Channel::open`, `FloodScheduler` | the open outcome (content, sender, verification) or error class equals §12.4 computed independently (SHA-256, ChaCha20-Poly1305, strict Ed25519); genuine messages built and mutated by the harness reach every check; the flood scheduler equals a model of §12.6 and stays bounded |
+//! | [`node_kiss`] | qpc-node `KissDecoder`, `kiss::encode` | any chunking gives the frames and error classes of `spec/30` §8 computed independently; accepted frames re-encode and decode again |
+//! | [`node_air_packet`] | qpc-node `AirPacket::decode` | the outcome equals `spec/30` §7.1 (length, then version); accepted ⇒ re-encodes to the input |
+//! | [`node_stream_frames`] | qpc-node `FrameReader` (QUIC datagram and control frames) | any chunking gives the frames and final class of `spec/30` §6 / §9 computed independently; frames re-encode to the bytes they came from |
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
@@ -77,6 +80,7 @@ pub mod fixtures;
 mod lora;
 mod mesh;
 mod mls;
+mod node;
 pub mod opaque;
 mod pqxx;
 pub mod seeds;
@@ -90,6 +94,7 @@ pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
 };
+pub use node::{node_air_packet, node_kiss, node_stream_frames};
 
 pub use mls::{expected_header, expected_payload, mls_ordering, mls_payload};
 pub use pqxx::{
@@ -100,7 +105,7 @@ pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 32] = [
+pub const TARGETS: [&str; 35] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -133,6 +138,9 @@ pub const TARGETS: [&str; 32] = [
     "opaque_registration",
     "lora_session",
     "mls_lite",
+    "node_kiss",
+    "node_air_packet",
+    "node_stream_frames",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -160,6 +168,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_routing" => mesh_routing(data),
         "mesh_node" => mesh_node(data),
         "lora_frame" => lora_frame(data),
+        "node_kiss" => node_kiss(data),
+        "node_air_packet" => node_air_packet(data),
+        "node_stream_frames" => node_stream_frames(data),
         "lora_reassembly" => lora_reassembly(data),
         "lora_link" => lora_link(data),
         "mesh_channel" => mesh_channel(data),

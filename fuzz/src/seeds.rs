@@ -22,6 +22,7 @@ mod channel;
 mod lora;
 mod mesh;
 mod mls;
+mod node;
 mod opaque;
 mod pqxx;
 mod session;
@@ -318,6 +319,7 @@ pub fn all() -> Vec<Seed> {
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
     session::seeds(&mut add);
+    node::seeds(&mut add);
     seeds
 }
 

@@ -18,6 +18,7 @@ pub mod lora_session;
 pub mod mesh;
 pub mod mls;
 pub mod mls_lite;
+pub mod node;
 pub mod opaque;
 pub mod padding;
 pub mod pqxx;
@@ -145,6 +146,12 @@ pub const SUITES: &[Suite] = &[
         protocol: opaque::PROTOCOL,
         generate: opaque::generate,
         verify: verify_json::<opaque::OpaqueVector>,
+    },
+    Suite {
+        file: "node.json",
+        protocol: node::PROTOCOL,
+        generate: node::generate,
+        verify: verify_json::<node::NodeVector>,
     },
 ];
 
