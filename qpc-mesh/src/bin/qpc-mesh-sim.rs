@@ -79,6 +79,10 @@ enum Scenario {
         /// Managed flooding: the rebroadcast delay window, ms.
         #[arg(long, default_value_t = FloodConfig::default().window_ms)]
         window_ms: u64,
+        /// Managed flooding: copies that cover a known neighbour (0: ignore
+        /// two-hop neighbourhoods, counter-based only).
+        #[arg(long, default_value_t = FloodConfig::default().cover)]
+        cover: u8,
     },
 }
 
@@ -227,13 +231,17 @@ fn run(cli: Cli) -> Result<(), String> {
             broadcasts,
             threshold,
             window_ms,
+            cover,
         } => {
+            let naive = *threshold == 0;
             let flood = FloodConfig {
                 window_ms: *window_ms,
-                threshold: if *threshold == 0 {
-                    u16::MAX
+                threshold: if naive { u16::MAX } else { *threshold },
+                cover: if naive { 0 } else { *cover },
+                echo_below: if naive {
+                    0
                 } else {
-                    *threshold
+                    FloodConfig::default().echo_below
                 },
                 ..FloodConfig::default()
             };
