@@ -30,6 +30,7 @@
 //! | [`mesh_node`] | qpc-mesh `MeshNode` | raw and harness-built genuine datagrams on known and unknown links never panic; every transmit decodes, verifies and fits its MTU; pending transmits, events and the table stay bounded; timers are in the future |
 //! | [`lora_frame`] | qpc-mesh `LinkFrame::decode` | the outcome (fields or error class) equals `spec/11` §6.1–§6.3 computed independently; accepted ⇒ re-encodes identically |
 //! | [`lora_reassembly`] | qpc-mesh `Reassembler` | every outcome, error class, NACK and give-up equals an independent model of §6.5; held bytes and datagrams in progress within their bounds |
+//! | [`lora_link`] | qpc-mesh `LoraLink` | refusals queue nothing; frames fit the MTU; an untainted receiver completes only datagrams that were sent; queue, reassembly bytes, events and airtime within their bounds |
 //! | [`mesh_channel`] | qpc-mesh `Message::decode` + `Channel::open`, `FloodScheduler` | the open outcome (content, sender, verification) or error class equals §12.4 computed independently (SHA-256, ChaCha20-Poly1305, strict Ed25519); genuine messages built and mutated by the harness reach every check; the flood scheduler equals a model of §12.6 and stays bounded |
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
@@ -83,7 +84,7 @@ pub mod seeds;
 pub use channel::{
     channel_mode, genuine_channel_message, mesh_channel, CHANNEL_KEY, CHANNEL_SENDER, FLOOD_CONFIG,
 };
-pub use lora::{lora_frame, lora_reassembly};
+pub use lora::{lora_frame, lora_link, lora_reassembly};
 pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
@@ -97,7 +98,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 29] = [
+pub const TARGETS: [&str; 30] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -120,6 +121,7 @@ pub const TARGETS: [&str; 29] = [
     "mesh_node",
     "lora_frame",
     "lora_reassembly",
+    "lora_link",
     "mesh_channel",
     "mls_payload",
     "mls_ordering",
@@ -155,6 +157,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mesh_node" => mesh_node(data),
         "lora_frame" => lora_frame(data),
         "lora_reassembly" => lora_reassembly(data),
+        "lora_link" => lora_link(data),
         "mesh_channel" => mesh_channel(data),
         "mls_payload" => mls_payload(data),
         "mls_ordering" => mls_ordering(data),

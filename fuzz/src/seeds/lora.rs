@@ -124,4 +124,30 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
             &[0x04, 4, 0x84, 0x00, 0x07, 0x15],
         ]),
     );
+
+    let t = "lora_link";
+    // Send datagram 1 (200 bytes, 5 frames); each `carry` lets 3 s pass
+    // (an SF12 frame is on air for about 2.5 s) and delivers one frame.
+    let carry = |lost: bool| [0x3f, 1 | u8::from(lost) << 4];
+    let frames = |n: usize, lose: Option<usize>| -> Vec<u8> {
+        (0..n).flat_map(|i| carry(lose == Some(i))).collect()
+    };
+    add(t, "delivered", cat(&[&[0, 1], &frames(5, None)]));
+    add(
+        t,
+        "lost-nacked-repeated",
+        cat(&[
+            &[0, 1],
+            &frames(5, Some(2)),
+            &[0x1f, 0xff, 0xff, 0x2f, 2, 0x3f],
+            &frames(2, None),
+        ]),
+    );
+    add(t, "too-long-refused", vec![0, 3, 0x5f, 1]);
+    add(t, "queue-full", [0u8, 2].repeat(8));
+    add(
+        t,
+        "injected-frames",
+        cat(&[&[3, 5, 0x45, 0, 1, 0, 0xaa], &[4, 3, 0x81, 0, 1], &[0, 0]]),
+    );
 }

@@ -10,7 +10,8 @@
 //!   back-pressure;
 //! - [`frame`]: link frames (whole, fragment, NACK);
 //! - [`fragment`]: splitting to the MTU and answering NACKs;
-//! - [`reassembly`]: the bounded reassembler with selective repeat.
+//! - [`reassembly`]: the bounded reassembler with selective repeat;
+//! - [`link`]: the link engine that puts them together for one radio.
 //!
 //! A 1 KiB datagram over SF12 (51-byte frames), one fragment lost, asked
 //! for again and delivered:
@@ -46,6 +47,7 @@ pub mod airtime;
 pub mod duty_cycle;
 pub mod fragment;
 pub mod frame;
+pub mod link;
 pub mod profile;
 pub mod queue;
 pub mod reassembly;
