@@ -383,3 +383,14 @@ fn the_scale_scenario_announces_periodically_and_sends_steadily() {
     assert!(report.summary.delivered > 0);
     assert!(report.route_coverage > 0.9, "{}", report.route_coverage);
 }
+
+#[test]
+fn a_kibibyte_crosses_three_sf12_lora_hops_with_frame_loss_intact() {
+    let report = super::lora_line::lora_line(&super::lora_line::LoraLineConfig::default()).unwrap();
+    assert!(report.intact, "{:?}", report.lines());
+    assert_eq!(report.deliveries, 1, "delivered once");
+    assert!(report.receipt_after_ms.is_some(), "the receipt came back");
+    // SF12 frames are 51 bytes: the sealed message is fragmented.
+    assert_eq!(report.mtu.0, 51);
+    assert!(report.per_node.iter().all(|n| n.1 > 0 && n.3 == 0));
+}
