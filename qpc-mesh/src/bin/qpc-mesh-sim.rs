@@ -198,31 +198,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
-    if let Scenario::Lora {
-        sf,
-        hops,
-        loss,
-        content,
-        seed,
-    } = &cli.scenario
-    {
-        let config = LoraLineConfig {
-            spreading_factor: *sf,
-            hops: *hops,
-            loss_permille: permille(*loss)?,
-            content_len: *content,
-            seed: *seed,
-            ..LoraLineConfig::default()
-        };
-        let report = lora_line(&config).map_err(|e| e.to_string())?;
-        for line in report.lines() {
-            println!("{line}");
-        }
-        println!("wall time {:.2} s", started.elapsed().as_secs_f64());
-        return Ok(());
-    }
+
     let mut extra = Vec::new();
     let (outcome, args) = match &cli.scenario {
+        Scenario::Lora {
+            sf,
+            hops,
+            loss,
+            content,
+            seed,
+        } => {
+            let config = LoraLineConfig {
+                spreading_factor: *sf,
+                hops: *hops,
+                loss_permille: permille(*loss)?,
+                content_len: *content,
+                seed: *seed,
+                ..LoraLineConfig::default()
+            };
+            let report = lora_line(&config).map_err(|e| e.to_string())?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            println!("wall time {:.2} s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
         Scenario::Unicast {
             network,
             messages,
