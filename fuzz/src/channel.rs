@@ -12,7 +12,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use qpc_crypto::identity::{Address, Identity};
 use qpc_mesh::channel::{Channel, ChannelKey, ChannelMessage, ChannelPacket};
 use qpc_mesh::envelope::{Envelope, HopId};
-use qpc_mesh::flood::{self, FloodConfig, FloodScheduler, Release};
+use qpc_mesh::flood::{self, FloodConfig, FloodScheduler, Release, Unknown};
 use qpc_mesh::message::Message;
 use sha2::{Digest, Sha256};
 
@@ -28,6 +28,8 @@ pub const FLOOD_CONFIG: FloodConfig = FloodConfig {
     window_ms: 700,
     threshold: 2,
     max_pending: 4,
+    cover: 1,
+    echo_below: 2,
 };
 
 /// Input selector of [`mesh_channel`] (first byte, modulo 3).
@@ -205,7 +207,10 @@ fn drive_flood(ops: &[u8]) {
         match op[0] % 3 {
             0 => {
                 let held = model.len() < FLOOD_CONFIG.max_pending && !model.contains_key(&k);
-                assert_eq!(scheduler.schedule(k, k.2, now).is_none(), held);
+                assert_eq!(
+                    scheduler.schedule(k, k.2, None, now, &Unknown).is_none(),
+                    held
+                );
                 if held {
                     let due = now + flood::delay(&own, &k, FLOOD_CONFIG.window_ms);
                     assert!(due <= now + FLOOD_CONFIG.window_ms);
@@ -213,13 +218,13 @@ fn drive_flood(ops: &[u8]) {
                 }
             }
             1 => {
-                scheduler.heard_copy(&k);
+                scheduler.heard_copy(&k, None);
                 if let Some(m) = model.get_mut(&k) {
                     m.1 += 1;
                 }
             }
             _ => {
-                while let Some(release) = scheduler.poll_release(now) {
+                while let Some(release) = scheduler.poll_release(now, &Unknown) {
                     let (&first, &(due, heard)) = model
                         .iter()
                         .filter(|(_, m)| m.0 <= now)
@@ -248,8 +253,10 @@ fn drive_flood(ops: &[u8]) {
 /// the outcome (or error class) of §3.3 and §13.4 computed independently
 /// (SHA-256 derivations, ChaCha20-Poly1305, strict Ed25519 over the spec's
 /// bytes); accepted packets re-encode to the input. Flood: every release,
-/// suppression and timer of [`FloodScheduler`] equals a model of §13.6;
-/// never more than `max_pending` entries.
+/// suppression and timer of [`FloodScheduler`] without neighbourhood
+/// knowledge equals a model of §13.6 (counter-based; the coverage rules
+/// have unit tests and proptests in `qpc-mesh`); never more than
+/// `max_pending` entries.
 pub fn mesh_channel(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;

@@ -5,22 +5,26 @@
 //! On the first sighting of a flooded message a relay schedules its
 //! rebroadcast after a delay derived from its own hop id and the message's
 //! key (no randomness, so runs are reproducible), counts the copies it
-//! hears from neighbours while waiting, and at the due time transmits only
-//! if it heard fewer than `threshold`. Pending entries are bounded.
+//! hears from neighbours and notes their transmitters while waiting. At
+//! the due time it transmits if some neighbour is not covered by those
+//! transmitters (when the two-hop neighbourhood is known,
+//! [`crate::neighbours`]), else if it heard fewer than `threshold` copies.
+//! Pending entries are bounded.
 //!
 //! ```
 //! use qpc_crypto::identity::Address;
 //! use qpc_mesh::envelope::HopId;
-//! use qpc_mesh::flood::{FloodConfig, FloodScheduler, Release};
+//! use qpc_mesh::flood::{FloodConfig, FloodScheduler, Release, Unknown};
 //!
-//! let config = FloodConfig { window_ms: 4000, threshold: 2, max_pending: 8 };
+//! let config = FloodConfig { window_ms: 4000, threshold: 2, max_pending: 8, cover: 1, echo_below: 2 };
 //! let mut flood = FloodScheduler::new(config, HopId([1; 8]))?;
 //! let key = (0x9, Address::from_bytes([2; 16]), 7);
-//! assert!(flood.schedule(key, "relay me", 100).is_none());
+//! assert!(flood.schedule(key, "relay me", Some(HopId([2; 8])), 100, &Unknown).is_none());
 //! let due = flood.poll_timeout().unwrap();
 //! assert!((100..=4100).contains(&due));
-//! flood.heard_copy(&key);
-//! assert_eq!(flood.poll_release(due), Some(Release::Transmit("relay me")));
+//! flood.heard_copy(&key, Some(HopId([3; 8])));
+//! // No two-hop knowledge: one copy heard is below the threshold.
+//! assert_eq!(flood.poll_release(due, &Unknown), Some(Release::Transmit("relay me")));
 //! # Ok::<(), qpc_mesh::Error>(())
 //! ```
 
@@ -44,6 +48,13 @@ pub struct FloodConfig {
     pub threshold: u16,
     /// Most rebroadcasts waiting (at least 1).
     pub max_pending: usize,
+    /// Copies that cover a neighbour when two-hop neighbourhoods are known
+    /// (§13.6 step 3); 0 ignores them (counter-based only).
+    pub cover: u8,
+    /// A relay that transmitted on coverage having heard fewer copies than
+    /// this waits one window for an echo, and repeats once without one
+    /// (§13.6 step 5); 0: never.
+    pub echo_below: u16,
 }
 
 impl Default for FloodConfig {
@@ -54,6 +65,8 @@ impl Default for FloodConfig {
             window_ms: 12_000,
             threshold: 3,
             max_pending: 64,
+            cover: 1,
+            echo_below: 2,
         }
     }
 }
@@ -72,11 +85,60 @@ pub enum Release<T> {
     },
 }
 
+/// Distinct transmitters remembered per pending message.
+const MAX_TRANSMITTERS: usize = 16;
+
+/// What the scheduler asks about the two-hop neighbourhood (§13.6.1);
+/// [`crate::neighbours::NeighbourView`] answers from what the node heard.
+pub trait Coverage {
+    /// How many live neighbours `transmitters` cover fewer than `copies`
+    /// times; `None` if no transmitter's neighbourhood is known.
+    fn uncovered(&self, transmitters: &[HopId], copies: u8) -> Option<usize>;
+    /// Whether a live neighbour that none of `transmitters` covers has a
+    /// live neighbour of its own that is neither us, nor our neighbour, nor
+    /// covered by `transmitters`: it would relay if it heard us.
+    fn beyond(&self, transmitters: &[HopId]) -> bool;
+    /// Live neighbours.
+    fn neighbours(&self) -> usize;
+}
+
+/// Nothing is known: counter-based suppression only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unknown;
+
+impl Coverage for Unknown {
+    fn uncovered(&self, _: &[HopId], _: u8) -> Option<usize> {
+        None
+    }
+
+    fn beyond(&self, _: &[HopId]) -> bool {
+        false
+    }
+
+    fn neighbours(&self) -> usize {
+        0
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pending<T> {
     due: u64,
     heard: u16,
+    transmitters: Vec<HopId>,
+    /// After a coverage-decided transmission: the copies heard by then
+    /// (§13.6 step 5).
+    echo: Option<u16>,
     item: T,
+}
+
+impl<T> Pending<T> {
+    fn note(&mut self, transmitter: Option<HopId>) {
+        if let Some(t) = transmitter {
+            if self.transmitters.len() < MAX_TRANSMITTERS && !self.transmitters.contains(&t) {
+                self.transmitters.push(t);
+            }
+        }
+    }
 }
 
 /// Rebroadcasts waiting for their delay, by message key.
@@ -85,6 +147,23 @@ pub struct FloodScheduler<T> {
     config: FloodConfig,
     own: HopId,
     pending: BTreeMap<DedupeKey, Pending<T>>,
+}
+
+/// The window of §13.6 step 1: `window_ms − (3 × window_ms × u) / (4 × n)`
+/// for `u` of `n` live neighbours left uncovered by the first transmitter
+/// (`window_ms` if unknown or `n` = 0), in 128-bit integers.
+pub fn weighted_window(window_ms: u64, uncovered: Option<usize>, neighbours: usize) -> u64 {
+    match uncovered {
+        Some(u) if neighbours > 0 => {
+            let (w, u, n) = (
+                u128::from(window_ms),
+                u.min(neighbours) as u128,
+                neighbours as u128,
+            );
+            (w - 3 * w * u / (4 * n)) as u64
+        }
+        _ => window_ms,
+    }
 }
 
 /// The rebroadcast delay of `key` at the node `own`:
@@ -119,31 +198,68 @@ impl<T> FloodScheduler<T> {
         })
     }
 
-    /// Schedules the rebroadcast of a message seen for the first time.
-    /// Returns the item back if it cannot be held (the key is already
-    /// pending, or `max_pending` entries wait).
-    pub fn schedule(&mut self, key: DedupeKey, item: T, now: u64) -> Option<T> {
+    /// Schedules the rebroadcast of a message seen for the first time, from
+    /// `transmitter` if the frame named one; the more of our neighbours
+    /// that transmitter leaves uncovered, the shorter the window (§13.6
+    /// step 1). Returns the item back if it cannot be held (the key is
+    /// already pending, or `max_pending` entries wait).
+    pub fn schedule(
+        &mut self,
+        key: DedupeKey,
+        item: T,
+        transmitter: Option<HopId>,
+        now: u64,
+        coverage: &impl Coverage,
+    ) -> Option<T> {
         if self.pending.len() == self.config.max_pending || self.pending.contains_key(&key) {
             return Some(item);
         }
-        let due = now.saturating_add(delay(&self.own, &key, self.config.window_ms));
-        self.pending.insert(
-            key,
-            Pending {
-                due,
-                heard: 0,
-                item,
-            },
-        );
+        let uncovered = match (self.config.cover, transmitter) {
+            (0, _) | (_, None) => None,
+            (_, Some(t)) => coverage.uncovered(&[t], 1),
+        };
+        let window = weighted_window(self.config.window_ms, uncovered, coverage.neighbours());
+        let due = now.saturating_add(delay(&self.own, &key, window));
+        let mut entry = Pending {
+            due,
+            heard: 0,
+            transmitters: Vec::new(),
+            echo: None,
+            item,
+        };
+        entry.note(transmitter);
+        self.pending.insert(key, entry);
         None
     }
 
-    /// Counts a copy of `key` heard from a neighbour (no effect unless
-    /// pending).
-    pub fn heard_copy(&mut self, key: &DedupeKey) {
+    /// Counts a copy of `key` heard from a neighbour, `transmitter` if the
+    /// frame named one (no effect unless pending).
+    pub fn heard_copy(&mut self, key: &DedupeKey, transmitter: Option<HopId>) {
         if let Some(p) = self.pending.get_mut(key) {
             p.heard = p.heard.saturating_add(1);
+            p.note(transmitter);
         }
+    }
+
+    /// Waits one window for an echo of a message we originated (§13.6
+    /// step 5); returns the item back if `cover` is 0, the key is pending
+    /// or `max_pending` entries wait.
+    pub fn originated(&mut self, key: DedupeKey, item: T, now: u64) -> Option<T> {
+        if self.config.cover == 0
+            || self.pending.len() == self.config.max_pending
+            || self.pending.contains_key(&key)
+        {
+            return Some(item);
+        }
+        let entry = Pending {
+            due: now.saturating_add(self.config.window_ms),
+            heard: 0,
+            transmitters: Vec::new(),
+            echo: Some(0),
+            item,
+        };
+        self.pending.insert(key, entry);
+        None
     }
 
     /// When the next entry is due.
@@ -151,22 +267,49 @@ impl<T> FloodScheduler<T> {
         self.pending.values().map(|p| p.due).min()
     }
 
-    /// The next entry due at `now` (earliest first, then by key), if any.
-    pub fn poll_release(&mut self, now: u64) -> Option<Release<T>> {
-        let (&key, _) = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.due <= now)
-            .min_by_key(|(k, p)| (p.due, **k))?;
-        let entry = self.pending.remove(&key)?;
-        Some(if entry.heard < self.config.threshold {
-            Release::Transmit(entry.item)
-        } else {
-            Release::Suppressed {
-                key,
-                heard: entry.heard,
+    /// The next entry due at `now` (earliest first, then by key), if any,
+    /// decided by §13.6 steps 3 and 5 with what `coverage` knows.
+    pub fn poll_release(&mut self, now: u64, coverage: &impl Coverage) -> Option<Release<T>>
+    where
+        T: Clone,
+    {
+        loop {
+            let (&key, _) = self
+                .pending
+                .iter()
+                .filter(|(_, p)| p.due <= now)
+                .min_by_key(|(k, p)| (p.due, **k))?;
+            let mut entry = self.pending.remove(&key)?;
+            if let Some(heard_then) = entry.echo {
+                // Step 5: no copy since ours, yet someone beyond should relay.
+                if entry.heard == heard_then && coverage.beyond(&entry.transmitters) {
+                    return Some(Release::Transmit(entry.item));
+                }
+                continue;
             }
-        })
+            let judged = match self.config.cover {
+                0 => None,
+                cover => coverage.uncovered(&entry.transmitters, cover),
+            };
+            let transmit = match judged {
+                Some(left) => left > 0,
+                None => entry.heard < self.config.threshold,
+            };
+            if !transmit {
+                return Some(Release::Suppressed {
+                    key,
+                    heard: entry.heard,
+                });
+            }
+            if judged.is_some() && entry.heard < self.config.echo_below {
+                let item = entry.item.clone();
+                entry.echo = Some(entry.heard);
+                entry.due = now.saturating_add(self.config.window_ms);
+                self.pending.insert(key, entry);
+                return Some(Release::Transmit(item));
+            }
+            return Some(Release::Transmit(entry.item));
+        }
     }
 
     /// Entries waiting.
@@ -195,6 +338,8 @@ mod tests {
             window_ms: 1000,
             threshold,
             max_pending,
+            cover: 1,
+            echo_below: 2,
         }
     }
 
@@ -215,16 +360,24 @@ mod tests {
     #[test]
     fn enough_copies_suppress_and_the_bound_holds() {
         let mut f = FloodScheduler::new(config(2, 2), HopId([1; 8])).unwrap();
-        assert_eq!(f.schedule(key(1), 'a', 0), None);
-        assert_eq!(f.schedule(key(1), 'x', 0), Some('x'), "already pending");
-        assert_eq!(f.schedule(key(2), 'b', 0), None);
-        assert_eq!(f.schedule(key(3), 'c', 0), Some('c'), "full");
-        f.heard_copy(&key(1));
-        f.heard_copy(&key(1));
-        f.heard_copy(&key(2));
-        f.heard_copy(&key(9));
+        assert_eq!(f.schedule(key(1), 'a', None, 0, &Unknown), None);
+        assert_eq!(
+            f.schedule(key(1), 'x', None, 0, &Unknown),
+            Some('x'),
+            "already pending"
+        );
+        assert_eq!(f.schedule(key(2), 'b', None, 0, &Unknown), None);
+        assert_eq!(
+            f.schedule(key(3), 'c', None, 0, &Unknown),
+            Some('c'),
+            "full"
+        );
+        f.heard_copy(&key(1), None);
+        f.heard_copy(&key(1), None);
+        f.heard_copy(&key(2), None);
+        f.heard_copy(&key(9), None);
         let mut released = Vec::new();
-        while let Some(r) = f.poll_release(1000) {
+        while let Some(r) = f.poll_release(1000, &Unknown) {
             released.push(r);
         }
         released.sort_by_key(|r| matches!(r, Release::Transmit(_)));
@@ -243,6 +396,86 @@ mod tests {
         assert!(FloodScheduler::<()>::new(config(1, 0), HopId([1; 8])).is_err());
     }
 
+    /// Knows the neighbourhood: one neighbour is left unless `b` was
+    /// heard; someone two hops away is left unless `c` was.
+    struct Fake;
+
+    impl Coverage for Fake {
+        fn uncovered(&self, heard: &[HopId], _: u8) -> Option<usize> {
+            Some(usize::from(!heard.contains(&HopId([3; 8]))))
+        }
+
+        fn beyond(&self, heard: &[HopId]) -> bool {
+            !heard.contains(&HopId([4; 8]))
+        }
+
+        fn neighbours(&self) -> usize {
+            4
+        }
+    }
+
+    #[test]
+    fn known_coverage_decides_over_the_counter_and_repeats_unechoed() {
+        let mut f = FloodScheduler::new(config(2, 4), HopId([1; 8])).unwrap();
+        let (a, b, c) = (HopId([2; 8]), HopId([3; 8]), HopId([4; 8]));
+        f.schedule(key(1), 'a', Some(a), 0, &Unknown);
+        f.schedule(key(2), 'b', Some(a), 0, &Unknown);
+        f.schedule(key(3), 'c', Some(a), 0, &Unknown);
+        f.schedule(key(4), 'd', Some(a), 0, &Unknown);
+        for _ in 0..3 {
+            f.heard_copy(&key(1), Some(b));
+            f.heard_copy(&key(4), Some(a));
+        }
+        f.heard_copy(&key(2), Some(a));
+        let drain = |f: &mut FloodScheduler<char>, now| {
+            let mut out = Vec::new();
+            while let Some(r) = f.poll_release(now, &Fake) {
+                out.push(r);
+            }
+            out.sort_by_key(|r| format!("{r:?}"));
+            out
+        };
+        assert_eq!(
+            drain(&mut f, 1000),
+            vec![
+                Release::Suppressed {
+                    key: key(1),
+                    heard: 3
+                },
+                Release::Transmit('b'),
+                Release::Transmit('c'),
+                Release::Transmit('d'),
+            ],
+            "an uncovered neighbour is served above the threshold"
+        );
+        // 'd' heard 3 copies before: no echo. 'b' and 'c' (1 and 0) wait
+        // for one a window long: 'c' hears a copy from c, 'b' none.
+        assert_eq!(f.len(), 2);
+        f.heard_copy(&key(3), Some(c));
+        assert_eq!(drain(&mut f, 1999), vec![]);
+        assert_eq!(
+            drain(&mut f, 2000 + 1000),
+            vec![Release::Transmit('b')],
+            "repeated once"
+        );
+        assert!(f.is_empty());
+        let mut off = FloodScheduler::new(
+            FloodConfig {
+                cover: 0,
+                ..config(2, 4)
+            },
+            HopId([1; 8]),
+        )
+        .unwrap();
+        off.schedule(key(3), 'c', Some(a), 0, &Unknown);
+        assert_eq!(
+            off.poll_release(1000, &Fake),
+            Some(Release::Transmit('c')),
+            "cover 0 never asks, never repeats"
+        );
+        assert!(off.is_empty());
+    }
+
     proptest! {
         #[test]
         fn matches_a_model(ops in proptest::collection::vec((0u8..3, 0u32..6, 0u64..600), 0..80)) {
@@ -254,17 +487,17 @@ mod tests {
                 match op {
                     0 => {
                         let held = model.len() < 3 && !model.contains_key(&id);
-                        prop_assert_eq!(f.schedule(key(id), id, now).is_none(), held);
+                        prop_assert_eq!(f.schedule(key(id), id, None, now, &Unknown).is_none(), held);
                         if held {
                             model.insert(id, (now + delay(&HopId([7; 8]), &key(id), 1000), 0));
                         }
                     }
                     1 => {
-                        f.heard_copy(&key(id));
+                        f.heard_copy(&key(id), None);
                         if let Some(m) = model.get_mut(&id) { m.1 += 1; }
                     }
                     _ => {
-                        while let Some(r) = f.poll_release(now) {
+                        while let Some(r) = f.poll_release(now, &Unknown) {
                             let (&first, &(due, heard)) = model.iter().filter(|(_, m)| m.0 <= now).min_by_key(|(k, m)| (m.0, **k)).unwrap();
                             prop_assert!(due <= now);
                             model.remove(&first);

@@ -17,6 +17,8 @@
 //! - [`channel`]: authenticated broadcast channels (ChaCha20-Poly1305
 //!   under a channel key, optionally signed by the sender);
 //! - [`flood`]: managed flooding, counter-based rebroadcast suppression;
+//! - [`neighbours`]: two-hop neighbourhoods learnt from heard frames, which
+//!   managed flooding consults;
 //! - [`delivery`]: sender-side receipt tracking (retry with backoff and
 //!   jitter, give-up);
 //! - [`receipt`]: MeshData (sealed content with a receipt key), end-to-end
@@ -104,6 +106,7 @@ pub mod group_lite;
 pub mod key_request;
 pub mod lora;
 pub mod message;
+pub mod neighbours;
 pub mod node;
 pub mod path_request;
 pub mod rebroadcast;

@@ -34,6 +34,7 @@ use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
 use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::Message;
+use crate::neighbours::{NeighbourConfig, NeighbourTable};
 use crate::path_request::{PathRequest, PathResponse};
 use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
 use crate::receipt::ReceiptKey;
@@ -77,9 +78,15 @@ pub struct NodeConfig {
     pub hop_limit: u8,
     /// Our capabilities; without `TRANSPORT` nothing is relayed.
     pub capabilities: Capabilities,
-    /// Transmits and events waiting to be drained (each); beyond, the oldest
-    /// is dropped.
+    /// Transmits and events waiting to be drained (each). A transmit beyond
+    /// is refused with [`DropReason::TransmitQueueFull`] (announces wait in
+    /// their rebroadcast queue instead); an event beyond pushes out the
+    /// oldest, counted by [`MeshNode::events_lost`].
     pub max_pending: usize,
+    /// Our own announce repeats this often, ms, less a jitter of up to a
+    /// quarter drawn from the node's generator (§4.7); 0: only when
+    /// [`MeshNode::announce`] is called.
+    pub announce_interval_ms: u64,
     /// The store-and-forward bounds (§12.1).
     pub store: StoreConfig,
     /// How long to wait for a next hop's HopAck before sending again, ms
@@ -101,6 +108,8 @@ pub struct NodeConfig {
     pub received_capacity: usize,
     /// Managed flooding of channel messages (§13.6).
     pub flood: FloodConfig,
+    /// The two-hop neighbourhood that managed flooding consults (§13.6).
+    pub neighbours: NeighbourConfig,
     /// Channels that may be joined at once.
     pub max_channels: usize,
     /// Deliveries each channel remembers to refuse replays (§13.4 C7).
@@ -117,6 +126,7 @@ impl Default for NodeConfig {
             hop_limit: 7,
             capabilities: Capabilities(Capabilities::TRANSPORT),
             max_pending: 1024,
+            announce_interval_ms: 15 * 60 * 1000,
             store: StoreConfig::default(),
             hop_ack_timeout_ms: 2_000,
             hop_attempts: 4,
@@ -125,6 +135,7 @@ impl Default for NodeConfig {
             max_outstanding: 64,
             received_capacity: 1024,
             flood: FloodConfig::default(),
+            neighbours: NeighbourConfig::default(),
             max_channels: 8,
             channel_replay_window: 256,
         }
@@ -195,6 +206,10 @@ pub enum DropReason {
     },
     /// The flood scheduler holds its maximum of pending rebroadcasts.
     FloodQueueFull,
+    /// `max_pending` transmits wait undrained (§12.4).
+    TransmitQueueFull,
+    /// Our periodic announce: announce sequence numbers are used up (§4.6).
+    SequenceExhausted,
 }
 
 /// What the node reports.
@@ -308,11 +323,14 @@ pub struct MeshNode {
     reverse: ReversePaths,
     own_requests: VecDeque<(RequestKey, u64)>,
     channels: BTreeMap<ChannelId, Membership>,
-    flood_scheduler: FloodScheduler<(ChannelPacket, LinkId)>,
+    flood_scheduler: FloodScheduler<(ChannelPacket, Option<LinkId>)>,
+    neighbours: NeighbourTable,
     sequence: Option<u32>,
     now: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    events_lost: u64,
+    next_announce: Option<u64>,
     rng: ChaCha20Rng,
     store: MessageStore,
     messaging: Option<Messaging>,
@@ -342,6 +360,7 @@ impl MeshNode {
             dedupe: DuplicateFilter::new(config.dedupe_capacity)?,
             reverse: ReversePaths::new(config.reverse_paths, config.path_request_ttl_ms)?,
             flood_scheduler: FloodScheduler::new(config.flood, HopId::of(&address))?,
+            neighbours: NeighbourTable::new(config.neighbours)?,
             channels: BTreeMap::new(),
             identity,
             config,
@@ -352,6 +371,8 @@ impl MeshNode {
             now: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            events_lost: 0,
+            next_announce: None,
             rng: ChaCha20Rng::from_seed(seed),
             store: MessageStore::new(config.store)?,
             messaging: None,
@@ -434,6 +455,14 @@ impl MeshNode {
             ))?,
         };
         self.sequence = Some(sequence);
+        self.queue_own_announce(sequence, now)?;
+        self.flush(now);
+        Ok(())
+    }
+
+    /// Queues our announce of `sequence` on every link and draws when the
+    /// next periodic one is due (§4.7).
+    fn queue_own_announce(&mut self, sequence: u32, now: u64) -> Result<()> {
         let packet = AnnouncePacket {
             hop_count: 0,
             hop_limit: self.config.hop_limit,
@@ -446,7 +475,11 @@ impl MeshNode {
         for link in links {
             self.queue_announce(link, self.address(), 0, bytes.clone());
         }
-        self.flush(now);
+        let interval = self.config.announce_interval_ms;
+        self.next_announce = (interval > 0).then(|| {
+            let jitter = rand_core::Rng::next_u64(&mut self.rng) % (interval / 4 + 1);
+            now.saturating_add(interval - jitter)
+        });
         Ok(())
     }
 
@@ -490,7 +523,10 @@ impl MeshNode {
         )?;
         self.dedupe.first_sighting(&packet.header);
         let message_id = packet.header.message_id;
-        self.flood(&Message::Channel(packet), None);
+        self.flood(&Message::Channel(packet.clone()), None);
+        // Repeated once if no neighbour is heard relaying it (§13.6 step 5).
+        let key = DuplicateFilter::key(&packet.header);
+        let _ = self.flood_scheduler.originated(key, (packet, None), now);
         self.flush(now);
         Ok(message_id)
     }
@@ -514,6 +550,13 @@ impl MeshNode {
         self.table.handle_timeout(now);
         self.store_timeout(now);
         self.delivery_timeout(now);
+        if self.next_announce.is_some_and(|due| due <= now) && self.announce(now).is_err() {
+            self.next_announce = None;
+            self.push_event(Event::Dropped {
+                destination: self.address(),
+                reason: DropReason::SequenceExhausted,
+            });
+        }
         self.flush(now);
     }
 
@@ -524,7 +567,7 @@ impl MeshNode {
         let store = self.store.poll_timeout();
         let tracker = self.tracker.poll_timeout();
         let flood = self.flood_scheduler.poll_timeout();
-        [table, scheduler, store, tracker, flood]
+        [table, scheduler, store, tracker, flood, self.next_announce]
             .into_iter()
             .flatten()
             .min()
@@ -538,6 +581,12 @@ impl MeshNode {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Events pushed out undrained because `max_pending` waited (never
+    /// reset).
+    pub fn events_lost(&self) -> u64 {
+        self.events_lost
     }
 
     fn advance(&mut self, now: u64) {
@@ -554,6 +603,8 @@ impl MeshNode {
             return Some(current);
         }
         let next = current.checked_add(1).filter(|&n| n == min_sequence)?;
+        // Not flooded as an announce: that would reach one-way neighbours
+        // too and reinstate the route the requester gave up (§4.7).
         self.sequence = Some(next);
         Some(next)
     }
@@ -583,6 +634,14 @@ impl MeshNode {
             .cost;
         let envelope = Envelope::decode(bytes)?;
         let header = &envelope.header;
+        // A flooded frame on a shared link names its transmitter: a
+        // neighbour (§13.6).
+        let transmitter = header
+            .hop_id
+            .filter(|_| header.message_type.is_flooded() && self.shared(link));
+        if let Some(t) = transmitter {
+            self.neighbours.heard(t, now);
+        }
         // A HopAck names its sender, is never filtered and never relayed.
         if header.message_type == MessageType::HopAck {
             let ack = crate::receipt::HopAck::from_envelope(envelope)?;
@@ -622,7 +681,7 @@ impl MeshNode {
             }
             // A neighbour relayed it: counts towards suppression (§13.6).
             self.flood_scheduler
-                .heard_copy(&DuplicateFilter::key(header));
+                .heard_copy(&DuplicateFilter::key(header), transmitter);
             return Ok(());
         }
         match Message::from_envelope(envelope)? {
@@ -695,12 +754,20 @@ impl MeshNode {
             }
         }
         let destination = packet.header.destination;
+        let transmitter = packet.header.hop_id.filter(|_| self.shared(link));
         let reason = if !self.relays() {
             DropReason::NotTransport
         } else if let Some(header) = packet.header.relayed(None) {
             let key = DuplicateFilter::key(&header);
             let relayed = ChannelPacket { header, ..packet };
-            match self.flood_scheduler.schedule(key, (relayed, link), now) {
+            let coverage = self.neighbours.view(self.hop_id(), now);
+            match self.flood_scheduler.schedule(
+                key,
+                (relayed, Some(link)),
+                transmitter,
+                now,
+                &coverage,
+            ) {
                 None => return,
                 Some(_) => DropReason::FloodQueueFull,
             }
@@ -724,6 +791,16 @@ impl MeshNode {
             .table
             .ingest(&Advert::from_announce(&packet, link), cost, now)?;
         let destination = packet.announce.address();
+        // From the originator itself, or relayed at hop count 1 by a
+        // transmitter that heard the originator directly (§13.6.1).
+        if self.shared(link) {
+            let originator = HopId::of(&destination);
+            match (packet.hop_count, packet.transmitter) {
+                (0, _) => self.neighbours.heard(originator, now),
+                (1, Some(t)) => self.neighbours.heard_relay(t, originator, now),
+                _ => {}
+            }
+        }
         self.push_event(Event::Route {
             destination,
             decision: outcome.decision,
@@ -1097,34 +1174,43 @@ impl MeshNode {
 
     fn transmit(&mut self, link: LinkId, destination: Address, message: &Message) {
         if let Ok(bytes) = message.to_bytes() {
-            self.transmit_bytes(link, destination, bytes);
+            // A refusal is reported as a drop event.
+            let _ = self.transmit_bytes(link, destination, bytes);
         }
     }
 
-    /// Queues a datagram; `false` (with a drop event) if it exceeds the
-    /// link's MTU.
-    fn transmit_bytes(&mut self, link: LinkId, destination: Address, bytes: Vec<u8>) -> bool {
+    /// Queues a datagram; refuses it (with a drop event, whose reason it
+    /// returns) if it exceeds the link's MTU or `max_pending` transmits
+    /// wait.
+    fn transmit_bytes(
+        &mut self,
+        link: LinkId,
+        destination: Address,
+        bytes: Vec<u8>,
+    ) -> std::result::Result<(), DropReason> {
         let mtu = self.links.get(&link).map_or(0, |l| l.mtu);
-        if bytes.len() > mtu {
-            self.push_event(Event::Dropped {
-                destination,
-                reason: DropReason::TooLarge {
-                    len: bytes.len(),
-                    mtu,
-                },
-            });
-            return false;
-        }
-        if self.transmits.len() == self.config.max_pending {
-            self.transmits.pop_front();
-        }
-        self.transmits.push_back(Transmit { link, bytes });
-        true
+        let refused = if bytes.len() > mtu {
+            DropReason::TooLarge {
+                len: bytes.len(),
+                mtu,
+            }
+        } else if self.transmits.len() >= self.config.max_pending {
+            DropReason::TransmitQueueFull
+        } else {
+            self.transmits.push_back(Transmit { link, bytes });
+            return Ok(());
+        };
+        self.push_event(Event::Dropped {
+            destination,
+            reason: refused,
+        });
+        Err(refused)
     }
 
     fn push_event(&mut self, event: Event) {
-        if self.events.len() == self.config.max_pending {
+        if self.events.len() >= self.config.max_pending {
             self.events.pop_front();
+            self.events_lost = self.events_lost.saturating_add(1);
         }
         self.events.push_back(event);
     }
@@ -1135,10 +1221,14 @@ impl MeshNode {
         while let Some(e) = self.table.poll_event() {
             self.push_event(Event::Table(e));
         }
-        while let Some(release) = self.flood_scheduler.poll_release(now) {
+        loop {
+            let coverage = self.neighbours.view(self.hop_id(), now);
+            let Some(release) = self.flood_scheduler.poll_release(now, &coverage) else {
+                break;
+            };
             match release {
                 Release::Transmit((packet, arrived_on)) => {
-                    self.flood(&Message::Channel(packet), Some(arrived_on));
+                    self.flood(&Message::Channel(packet), arrived_on);
                 }
                 Release::Suppressed { key, heard } => self.push_event(Event::Dropped {
                     destination: key.1,
@@ -1146,11 +1236,12 @@ impl MeshNode {
                 }),
             }
         }
-        while let Some((link, bytes)) = self.scheduler.poll_transmit(now) {
-            // Announces are at most 160 bytes and links carry at least 172.
-            if self.transmits.len() == self.config.max_pending {
-                self.transmits.pop_front();
-            }
+        // Announces are at most 160 bytes and links carry at least 172;
+        // while the transmits are full they wait in their queues.
+        while self.transmits.len() < self.config.max_pending {
+            let Some((link, bytes)) = self.scheduler.poll_transmit(now) else {
+                break;
+            };
             self.transmits.push_back(Transmit { link, bytes });
         }
     }

@@ -140,6 +140,8 @@ fn measure(flood: FloodConfig, seeds: &[u8], broadcasts: usize) -> Outcome {
 fn naive() -> FloodConfig {
     FloodConfig {
         threshold: u16::MAX,
+        cover: 0,
+        echo_below: 0,
         ..FloodConfig::default()
     }
 }

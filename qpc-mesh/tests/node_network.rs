@@ -468,3 +468,82 @@ fn a_better_path_at_the_hop_limit_is_taken_without_relaying() {
     // At its hop limit the announce is not relayed: nothing goes out.
     assert!(relay.poll_transmit().is_none());
 }
+
+/// A node on one radio, without a simulator.
+fn lone(config: NodeConfig) -> MeshNode {
+    let identity = Identity::from_seeds(&[7; 32], &[8; 32]);
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let mut node = MeshNode::new(identity, config, 1, &mut rng).unwrap();
+    node.add_link(RADIO, radio(1024), 0).unwrap();
+    node
+}
+
+fn drain(node: &mut MeshNode) -> usize {
+    std::iter::from_fn(|| node.poll_transmit()).count()
+}
+
+#[test]
+fn own_announces_repeat_with_jitter_within_a_quarter_interval() {
+    let interval = 60_000;
+    let mut node = lone(NodeConfig {
+        announce_interval_ms: interval,
+        ..NodeConfig::default()
+    });
+    assert_eq!(
+        node.poll_timeout(),
+        None,
+        "nothing before the first announce"
+    );
+    node.announce(0).unwrap();
+    assert_eq!(drain(&mut node), 1);
+    let mut at = 0;
+    let mut gaps = Vec::new();
+    for _ in 0..8 {
+        let due = node.poll_timeout().unwrap();
+        assert!((at + interval * 3 / 4..=at + interval).contains(&due));
+        node.handle_timeout(due - 1);
+        assert_eq!(drain(&mut node), 0, "not before it is due");
+        node.handle_timeout(due);
+        assert_eq!(drain(&mut node), 1, "one announce per interval");
+        gaps.push(due - at);
+        at = due;
+    }
+    gaps.dedup();
+    assert!(gaps.len() > 1, "jittered: {gaps:?}");
+    let mut quiet = lone(NodeConfig {
+        announce_interval_ms: 0,
+        ..NodeConfig::default()
+    });
+    quiet.announce(0).unwrap();
+    assert_eq!(quiet.poll_timeout(), None, "0: no periodic announces");
+}
+
+#[test]
+fn a_full_transmit_queue_refuses_with_an_event_and_holds_announces_back() {
+    let mut node = lone(NodeConfig {
+        max_pending: 2,
+        ..NodeConfig::default()
+    });
+    node.join_channel(qpc_mesh::channel::ChannelKey::from_bytes([1; 32]))
+        .unwrap();
+    let channel = qpc_mesh::channel::ChannelKey::from_bytes([1; 32]).id();
+    for now in 0..3 {
+        node.send_channel(&channel, b"hi", false, now).unwrap();
+    }
+    let events: Vec<Event> = std::iter::from_fn(|| node.poll_event()).collect();
+    assert_eq!(
+        events,
+        vec![Event::Dropped {
+            destination: channel.as_address(),
+            reason: qpc_mesh::node::DropReason::TransmitQueueFull
+        }],
+        "the third is refused, not the first pushed out"
+    );
+    // The announce waits in its queue until the driver drains.
+    node.announce(3).unwrap();
+    assert!(std::iter::from_fn(|| node.poll_event()).next().is_none());
+    assert_eq!(drain(&mut node), 2);
+    node.handle_timeout(4);
+    assert_eq!(drain(&mut node), 1, "the announce goes once there is room");
+    assert_eq!(node.events_lost(), 0);
+}

@@ -229,11 +229,22 @@ def check_flood_delay(v):
         return f"delay {got}, want {v['delay_ms']}"
 
 
+def check_flood_window(v):
+    window, u, n = v["window_ms"], v.get("uncovered"), v["neighbours"]
+    if u is None or n == 0:
+        want = window
+    else:
+        want = window - (3 * window * min(u, n)) // (4 * n)
+    if want != v["weighted_window_ms"]:
+        return f"window {v['weighted_window_ms']}, want {want}"
+
+
 CHECKS = {
     "derive": check_derive,
     "seal": check_seal,
     "open": check_open,
     "flood_delay": check_flood_delay,
+    "flood_window": check_flood_window,
 }
 
 

@@ -6,6 +6,7 @@
 //! - `open`: a datagram opened by a member that may know the sender's
 //!   Ed25519 key (§13.4), or refused with the class of the check that fires;
 //! - `flood_delay`: the managed-flooding rebroadcast delay (§13.6).
+//! - `flood_window`: the delay window weighted by new coverage (§13.6).
 //!
 //! Negative `open` vectors with bad flags, a missing or bad signature are
 //! built by hand here (ChaCha20-Poly1305 over an attacker's plaintext).
@@ -130,6 +131,19 @@ pub enum ChannelCase {
         window_ms: u64,
         /// The delay, ms.
         delay_ms: u64,
+    },
+    /// The rebroadcast window weighted by new coverage.
+    FloodWindow {
+        /// The configured window, ms.
+        window_ms: u64,
+        /// Neighbours the first transmitter leaves uncovered (absent:
+        /// unknown).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uncovered: Option<usize>,
+        /// Live neighbours.
+        neighbours: usize,
+        /// The window the delay is drawn from, ms.
+        weighted_window_ms: u64,
     },
 }
 
@@ -261,6 +275,16 @@ impl Vector for ChannelVector {
                 let key = (*message_type, Address::from_bytes(dest), *message_id);
                 expect_eq("delay", flood::delay(&hop, &key, *window_ms), *delay_ms)
             }
+            ChannelCase::FloodWindow {
+                window_ms,
+                uncovered,
+                neighbours,
+                weighted_window_ms,
+            } => expect_eq(
+                "weighted window",
+                flood::weighted_window(*window_ms, *uncovered, *neighbours),
+                *weighted_window_ms,
+            ),
         }
     }
 }
@@ -645,9 +669,43 @@ fn flood_delays() -> Vec<ChannelVector> {
     .collect()
 }
 
+fn flood_windows() -> Vec<ChannelVector> {
+    [
+        (12_000u64, Some(0usize), 10usize),
+        (12_000, Some(5), 10),
+        (12_000, Some(10), 10),
+        (12_000, Some(3), 7),
+        (12_000, None, 10),
+        (12_000, Some(1), 0),
+        (u64::MAX, Some(1), 3),
+        (0, Some(2), 2),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (window_ms, uncovered, neighbours))| {
+        vector(
+            &format!("flood-window-{i}"),
+            "the window weighted by new coverage: window - floor(3 window u / (4 n)); unknown or no neighbours: window",
+            ChannelCase::FloodWindow {
+                window_ms,
+                uncovered,
+                neighbours,
+                weighted_window_ms: flood::weighted_window(window_ms, uncovered, neighbours),
+            },
+        )
+    })
+    .collect()
+}
+
 /// The JSON text of `channel.json`.
 pub fn generate() -> String {
-    let vectors = [derives(), seals_and_opens(), flood_delays()].concat();
+    let vectors = [
+        derives(),
+        seals_and_opens(),
+        flood_delays(),
+        flood_windows(),
+    ]
+    .concat();
     crate::checked_file(PROTOCOL, "spec/10-mesh.md", vectors)
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qpc_mesh::flood::FloodConfig;
+use qpc_mesh::sim::lora_line::{lora_line, LoraLineConfig};
 use qpc_mesh::sim::recovery::{self, BroadcastConfig, OfflineConfig};
 use qpc_mesh::sim::scenario::{self, NetworkConfig, Outcome, ScaleConfig, Shape, UnicastConfig};
 use qpc_mesh::sim::topology::EdgeConfig;
@@ -79,6 +80,28 @@ enum Scenario {
         /// Managed flooding: the rebroadcast delay window, ms.
         #[arg(long, default_value_t = FloodConfig::default().window_ms)]
         window_ms: u64,
+        /// Managed flooding: copies that cover a known neighbour (0: ignore
+        /// two-hop neighbourhoods, counter-based only).
+        #[arg(long, default_value_t = FloodConfig::default().cover)]
+        cover: u8,
+    },
+    /// A message over a line of LoRa hops (EU868 g3), with a receipt back.
+    Lora {
+        /// Spreading factor (7..=12).
+        #[arg(long, default_value_t = 12)]
+        sf: u8,
+        /// Hops (nodes: hops + 1).
+        #[arg(long, default_value_t = 3)]
+        hops: usize,
+        /// Loss per frame and receiver (0..=1).
+        #[arg(long, default_value_t = 0.1)]
+        loss: f64,
+        /// Content bytes.
+        #[arg(long, default_value_t = 1024)]
+        content: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -132,9 +155,7 @@ struct NetworkArgs {
 
 impl NetworkArgs {
     fn config(&self, default_nodes: usize, default_hop_limit: u8) -> Result<NetworkConfig, String> {
-        if !(0.0..=1.0).contains(&self.loss) {
-            return Err("--loss is a probability, 0..=1".into());
-        }
+        let loss_permille = permille(self.loss)?;
         Ok(NetworkConfig {
             shape: match self.topology {
                 Topology::Line => Shape::Line,
@@ -145,7 +166,7 @@ impl NetworkArgs {
             mean_degree: self.degree,
             edge: EdgeConfig {
                 latency_ms: self.latency_ms,
-                loss_permille: (self.loss * 1000.0).round() as u16,
+                loss_permille,
             },
             bitrate_bps: self.bitrate,
             mtu: self.mtu,
@@ -155,6 +176,14 @@ impl NetworkArgs {
             seed: self.seed,
         })
     }
+}
+
+/// A `--loss` probability in thousandths.
+fn permille(loss: f64) -> Result<u16, String> {
+    if !(0.0..=1.0).contains(&loss) {
+        return Err("--loss is a probability, 0..=1".into());
+    }
+    Ok((loss * 1000.0).round() as u16)
 }
 
 fn main() -> ExitCode {
@@ -169,8 +198,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
+
     let mut extra = Vec::new();
     let (outcome, args) = match &cli.scenario {
+        Scenario::Lora {
+            sf,
+            hops,
+            loss,
+            content,
+            seed,
+        } => {
+            let config = LoraLineConfig {
+                spreading_factor: *sf,
+                hops: *hops,
+                loss_permille: permille(*loss)?,
+                content_len: *content,
+                seed: *seed,
+                ..LoraLineConfig::default()
+            };
+            let report = lora_line(&config).map_err(|e| e.to_string())?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            println!("wall time {:.2} s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
         Scenario::Unicast {
             network,
             messages,
@@ -227,13 +279,17 @@ fn run(cli: Cli) -> Result<(), String> {
             broadcasts,
             threshold,
             window_ms,
+            cover,
         } => {
+            let naive = *threshold == 0;
             let flood = FloodConfig {
                 window_ms: *window_ms,
-                threshold: if *threshold == 0 {
-                    u16::MAX
+                threshold: if naive { u16::MAX } else { *threshold },
+                cover: if naive { 0 } else { *cover },
+                echo_below: if naive {
+                    0
                 } else {
-                    *threshold
+                    FloodConfig::default().echo_below
                 },
                 ..FloodConfig::default()
             };

@@ -141,8 +141,10 @@ impl MeshNode {
             return;
         };
         let wait = self.hop_ack_wait(next_hop.link, bytes.len());
-        if !self.transmit_bytes(next_hop.link, key.0, bytes) {
+        if let Err(DropReason::TooLarge { .. }) = self.transmit_bytes(next_hop.link, key.0, bytes) {
             // Too large for the link (reported): it can never go this way.
+            // Refused by a full transmit queue (reported), it stays in
+            // custody and goes again when the HopAck wait ends.
             self.store.remove(&key);
             return;
         }
@@ -199,7 +201,8 @@ impl MeshNode {
             return;
         };
         for link in self.flood_links(None) {
-            self.transmit_bytes(link, key.0, bytes.clone());
+            // A refusal is reported as a drop event.
+            let _ = self.transmit_bytes(link, key.0, bytes.clone());
         }
     }
 
@@ -347,7 +350,7 @@ impl MeshNode {
             let mut copy = relayed.clone();
             copy.header.hop_id = next_hop.filter(|_| self.shared(l)).and_then(|n| n.hop_id);
             if let Ok(bytes) = copy.to_bytes() {
-                self.transmit_bytes(l, header.destination, bytes);
+                let _ = self.transmit_bytes(l, header.destination, bytes);
             }
         }
     }
@@ -467,7 +470,7 @@ impl MeshNode {
     pub(super) fn send_hop_ack(&mut self, link: LinkId, header: &Header) {
         let ack = HopAck::of(header, self.own_hop_id_on(link));
         if let Ok(bytes) = ack.to_bytes() {
-            self.transmit_bytes(link, header.destination, bytes);
+            let _ = self.transmit_bytes(link, header.destination, bytes);
         }
     }
 

@@ -21,14 +21,24 @@
 //! lost, without capture (the stronger frame does not survive) and
 //! without counting frames the loss draw already dropped.
 //!
+//! A node added with [`Simulator::add_lora_node`] has a LoRa radio
+//! instead ([`lora`]): its datagrams go through a
+//! [`crate::lora::link::LoraLink`] (fragmentation with selective repeat,
+//! the priority queue, the sub-band's duty-cycle budget), what goes on air
+//! are link frames lasting the radio profile's exact time on air, and each
+//! frame is lost or collides on its own.
+//!
 //! Not modelled: capture, half duplex (a node hears while it transmits),
-//! carrier sense, duty-cycle regulation beyond the node's own airtime
-//! budget, fragmentation (a frame above the MTU is refused), propagation
+//! carrier sense, duty-cycle regulation on the plain radio beyond the
+//! node's own airtime budget, fragmentation on the plain radio (a frame
+//! above the MTU is refused), propagation
 //! delay as a function of distance (an edge's latency is configured), and
 //! processing time (a node's work takes no virtual time). A node taken
 //! offline still finishes the frames its radio had already accepted.
 
 pub mod adapter;
+pub mod lora;
+pub mod lora_line;
 pub mod metrics;
 pub mod recovery;
 pub mod scenario;
@@ -43,9 +53,11 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::envelope::MessageType;
+use crate::lora::link::LoraLinkConfig;
 use crate::node::{Event, LinkConfig, MeshNode, MessageHandle, Transmit};
 use crate::routing::LinkId;
 use crate::{Error, Result};
+use lora::{LoraPort, LoraTraffic};
 use metrics::{Metrics, Traffic};
 use topology::{breadth_first, EdgeConfig, Position, Topology};
 
@@ -118,11 +130,13 @@ struct Hop {
 
 /// A node's end of a link: its configuration, when its transmitter is
 /// next free, and who hears it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Port {
     config: LinkConfig,
     busy_until: u64,
     hops: Vec<Hop>,
+    /// A LoRa radio: frames go through this link engine.
+    lora: Option<LoraPort>,
 }
 
 #[derive(Debug)]
@@ -168,11 +182,16 @@ impl Collisions {
 #[derive(Debug)]
 enum Action {
     Receive {
+        from: usize,
         to: usize,
         link: LinkId,
         bytes: Bytes,
     },
     Timeout {
+        node: usize,
+    },
+    /// A LoRa port's timer (frames due, NACKs, give-ups).
+    LinkTimeout {
         node: usize,
     },
 }
@@ -258,15 +277,42 @@ impl Simulator {
     /// `radio` (its bitrate is the budget's); returns its index.
     pub fn add_node(
         &mut self,
+        engine: MeshNode,
+        position: Position,
+        radio: LinkConfig,
+    ) -> Result<usize> {
+        self.push_node(engine, position, radio, None)
+    }
+
+    /// Adds an online node at `position` whose radio ([`RADIO`]) is a LoRa
+    /// radio driven through a [`crate::lora::link::LoraLink`] of `config`
+    /// (its fragment tags drawn from the scenario stream); the node sees
+    /// a shared link of routing cost `cost` with the link's datagram MTU.
+    pub fn add_lora_node(
+        &mut self,
+        engine: MeshNode,
+        position: Position,
+        config: LoraLinkConfig,
+        cost: u8,
+    ) -> Result<usize> {
+        let port = LoraPort::new(config, &mut self.scenario_rng)?;
+        let radio = port.node_link(cost)?;
+        self.push_node(engine, position, radio, Some(port))
+    }
+
+    fn push_node(
+        &mut self,
         mut engine: MeshNode,
         position: Position,
         radio: LinkConfig,
+        lora: Option<LoraPort>,
     ) -> Result<usize> {
         engine.add_link(RADIO, radio, self.now)?;
         let port = Port {
             config: radio,
             busy_until: 0,
             hops: Vec::new(),
+            lora,
         };
         self.nodes.push(Slot {
             engine,
@@ -339,6 +385,7 @@ impl Simulator {
                 config,
                 busy_until: self.now,
                 hops: vec![Hop { to, link, edge }],
+                lora: None,
             };
             self.nodes[from].ports.insert(link, port);
         }
@@ -504,8 +551,17 @@ impl Simulator {
             return;
         }
         while let Some(t) = self.nodes[i].engine.poll_transmit() {
-            self.put_on_air(i, t);
+            let now = self.now;
+            match self.nodes[i]
+                .ports
+                .get_mut(&t.link)
+                .and_then(|p| p.lora.as_mut())
+            {
+                Some(lora) => lora.send(now, &Bytes::from(t.bytes)),
+                None => self.put_on_air(i, t),
+            }
         }
+        self.pump_lora(i);
         let next = self.nodes[i].engine.poll_timeout().map(|t| t.max(earliest));
         if next != self.nodes[i].timer {
             self.nodes[i].timer = next;
@@ -515,12 +571,68 @@ impl Simulator {
         }
     }
 
-    /// Queues a frame behind the port's previous one and schedules its
-    /// receptions.
-    fn put_on_air(&mut self, i: usize, transmit: Transmit) {
+    /// Puts the frames node `i`'s LoRa port may send now on air (one at a
+    /// time: the next when the radio is idle again) and schedules the
+    /// port's timer.
+    fn pump_lora(&mut self, i: usize) {
         let now = self.now;
+        let online = self.nodes[i].online;
+        let Some(port) = self.nodes[i].ports.get_mut(&RADIO) else {
+            return;
+        };
+        let busy_until = port.busy_until;
+        let Some(lora) = port.lora.as_mut() else {
+            return;
+        };
+        let mut frame = None;
+        if busy_until <= now && online {
+            frame = lora.next_frame(now);
+        }
+        lora.drain_events();
+        if let Some((bytes, airtime)) = frame {
+            self.put_frame_on_air(i, RADIO, bytes, airtime, false);
+        }
+        let Some(port) = self.nodes[i].ports.get_mut(&RADIO) else {
+            return;
+        };
+        let busy_until = port.busy_until;
+        let Some(lora) = port.lora.as_mut() else {
+            return;
+        };
+        let due = lora
+            .link
+            .poll_timeout(now)
+            .map(|t| t.max(busy_until).max(now + 1));
+        if due != lora.timer {
+            lora.timer = due;
+            if let Some(at) = due {
+                self.schedule(at, Action::LinkTimeout { node: i });
+            }
+        }
+    }
+
+    /// Node `i`'s radio as its engine sees it.
+    pub fn radio(&self, i: usize) -> Option<LinkConfig> {
+        Some(self.nodes.get(i)?.ports.get(&RADIO)?.config)
+    }
+
+    /// What node `i`'s LoRa port did (`None` without one).
+    pub fn lora_traffic(&self, i: usize) -> Option<LoraTraffic> {
+        let port = self.nodes.get(i)?.ports.get(&RADIO)?;
+        port.lora.as_ref().map(|l| l.traffic)
+    }
+
+    /// Airtime node `i`'s LoRa port put on air, ns (`None` without one).
+    pub fn lora_airtime_ns(&self, i: usize) -> Option<u128> {
+        let port = self.nodes.get(i)?.ports.get(&RADIO)?;
+        port.lora.as_ref().map(|l| l.link.airtime_used_ns())
+    }
+
+    /// Queues a datagram behind the port's previous frame and schedules
+    /// its receptions.
+    fn put_on_air(&mut self, i: usize, transmit: Transmit) {
         let len = transmit.bytes.len();
-        let Some(port) = self.nodes[i].ports.get_mut(&transmit.link) else {
+        let Some(port) = self.nodes[i].ports.get(&transmit.link) else {
             self.stats.refused += 1;
             return;
         };
@@ -528,21 +640,33 @@ impl Simulator {
             self.stats.refused += 1;
             return;
         }
+        let airtime = airtime_ms(len, port.config.budget.bitrate_bps);
+        self.put_frame_on_air(i, transmit.link, Bytes::from(transmit.bytes), airtime, true);
+    }
+
+    /// Puts `bytes` on `link` for `airtime` ms from when the port is free;
+    /// `mesh` if they are a mesh datagram (counted by type).
+    fn put_frame_on_air(&mut self, i: usize, link: LinkId, bytes: Bytes, airtime: u64, mesh: bool) {
+        let now = self.now;
+        let len = bytes.len();
+        let Some(port) = self.nodes[i].ports.get_mut(&link) else {
+            self.stats.refused += 1;
+            return;
+        };
         let start = now.max(port.busy_until);
-        let end = start + airtime_ms(len, port.config.budget.bitrate_bps);
+        let end = start + airtime;
         port.busy_until = end;
         // Taken for the loop (the loss draws and the queue are borrowed
         // too), put back after it.
         let hops = std::mem::take(&mut port.hops);
         self.stats.transmissions += 1;
         self.stats.bytes += len as u64;
-        if let Some(first) = transmit.bytes.first() {
+        if let Some(first) = bytes.first().filter(|_| mesh) {
             self.stats.frames_by_type[usize::from(first & 0x0f)] += 1;
         }
         let traffic = &mut self.nodes[i].traffic;
         traffic.frames += 1;
         traffic.bytes += len as u64;
-        let bytes = Bytes::from(transmit.bytes);
         for hop in &hops {
             // A uniform draw in 0..1000 by multiply-and-shift.
             let draw = (u64::from(self.medium_rng.next_u32()) * 1000) >> 32;
@@ -551,6 +675,7 @@ impl Simulator {
                 continue;
             }
             let action = Action::Receive {
+                from: i,
                 to: hop.to,
                 link: hop.link,
                 bytes: bytes.clone(),
@@ -561,7 +686,7 @@ impl Simulator {
                 c.add(hop.to, start + latency, end + latency, order, now);
             }
         }
-        if let Some(port) = self.nodes[i].ports.get_mut(&transmit.link) {
+        if let Some(port) = self.nodes[i].ports.get_mut(&link) {
             port.hops = hops;
         }
     }
@@ -575,7 +700,12 @@ impl Simulator {
             };
             self.now = self.now.max(next.at);
             match next.action {
-                Action::Receive { to, link, bytes } => {
+                Action::Receive {
+                    from,
+                    to,
+                    link,
+                    bytes,
+                } => {
                     let collided = self.collisions.as_mut();
                     if collided.is_some_and(|c| c.collided.remove(&next.order)) {
                         self.stats.collided += 1;
@@ -586,7 +716,15 @@ impl Simulator {
                         continue;
                     }
                     self.stats.receptions += 1;
-                    self.nodes[to].engine.handle_datagram(link, bytes, self.now);
+                    let now = self.now;
+                    let slot = &mut self.nodes[to];
+                    let datagram = match slot.ports.get_mut(&link).and_then(|p| p.lora.as_mut()) {
+                        Some(lora) => lora.receive(now, from, bytes),
+                        None => Some(bytes),
+                    };
+                    if let Some(datagram) = datagram {
+                        slot.engine.handle_datagram(link, datagram, now);
+                    }
                     self.touch(to, self.now);
                 }
                 Action::Timeout { node } => {
@@ -598,6 +736,20 @@ impl Simulator {
                     slot.engine.handle_timeout(self.now);
                     // A timeout handled at `now` is not due again at `now`.
                     self.touch(node, self.now + 1);
+                }
+                Action::LinkTimeout { node } => {
+                    let now = self.now;
+                    let slot = &mut self.nodes[node];
+                    let Some(lora) = slot.ports.get_mut(&RADIO).and_then(|p| p.lora.as_mut())
+                    else {
+                        continue;
+                    };
+                    if lora.timer != Some(next.at) {
+                        continue;
+                    }
+                    lora.timer = None;
+                    lora.link.handle_timeout(now);
+                    self.touch(node, now + 1);
                 }
             }
         }

@@ -268,6 +268,9 @@ fn distant_pair(
 pub struct BroadcastConfig {
     /// The network (every node joins one channel).
     pub network: NetworkConfig,
+    /// Every node announces once in the first 10 s of this warm-up, so
+    /// that neighbours learn each other's neighbourhoods (§13.6).
+    pub warmup_ms: u64,
     /// Broadcasts, each from a random node.
     pub broadcasts: usize,
     /// Between two broadcasts (long enough for one to die down).
@@ -275,13 +278,15 @@ pub struct BroadcastConfig {
 }
 
 impl Default for BroadcastConfig {
-    /// 100 nodes with hop limit 15, 40 broadcasts 200 s apart.
+    /// 100 nodes with hop limit 15, a 300 s warm-up, 40 broadcasts 200 s
+    /// apart.
     fn default() -> Self {
         BroadcastConfig {
             network: NetworkConfig {
                 hop_limit: 15,
                 ..NetworkConfig::default()
             },
+            warmup_ms: 300_000,
             broadcasts: 40,
             interval_ms: 200_000,
         }
@@ -338,11 +343,13 @@ pub fn broadcast(config: &BroadcastConfig) -> Result<(Outcome, BroadcastReport)>
             engine.join_channel(ChannelKey::from_bytes(CHANNEL_KEY))
         })?;
     }
+    let announces = staggered_announces(sim, 10_000);
+    run(sim, announces, config.warmup_ms)?;
     sim.log_events();
     let baseline = sim.stats();
     let (mut delivered, mut worst) = (0usize, 1.0f64);
     for k in 0..config.broadcasts as u64 {
-        let at = 1 + k * config.interval_ms;
+        let at = config.warmup_ms + 1 + k * config.interval_ms;
         sim.run_until(at);
         let origin = below(sim, n);
         let from = sim.events().len();

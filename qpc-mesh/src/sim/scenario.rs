@@ -82,11 +82,13 @@ impl Default for NetworkConfig {
 }
 
 impl NetworkConfig {
-    /// Every node's engine configuration.
+    /// Every node's engine configuration (no periodic announces: the
+    /// scenarios' timelines announce).
     pub fn node(&self) -> NodeConfig {
         NodeConfig {
             hop_limit: self.hop_limit,
             flood: self.flood,
+            announce_interval_ms: 0,
             ..NodeConfig::default()
         }
     }

@@ -383,3 +383,18 @@ fn the_scale_scenario_announces_periodically_and_sends_steadily() {
     assert!(report.summary.delivered > 0);
     assert!(report.route_coverage > 0.9, "{}", report.route_coverage);
 }
+
+#[test]
+fn a_kibibyte_crosses_three_sf7_lora_hops_with_frame_loss_intact() {
+    let config = super::lora_line::LoraLineConfig {
+        spreading_factor: 7,
+        ..super::lora_line::LoraLineConfig::default()
+    };
+    let report = super::lora_line::lora_line(&config).unwrap();
+    println!("{}", report.lines().join("\n"));
+    assert!(report.intact, "{:?}", report.lines());
+    assert!(report.receipt_after_ms.is_some(), "the receipt came back");
+    // SF7 frames are 222 bytes: the sealed message is fragmented.
+    assert_eq!(report.mtu.0, 222);
+    assert!(report.per_node.iter().all(|n| n.1 > 0));
+}
