@@ -102,6 +102,8 @@ pub enum SignatureContext {
     MeshAnnounce,
     /// A sender's signature on a mesh broadcast channel message (`spec/10`).
     MeshChannel,
+    /// A therapist's FAPP slot announce or withdraw (`spec/20`).
+    FappAnnounce,
 }
 
 impl SignatureContext {
@@ -114,6 +116,7 @@ impl SignatureContext {
             SignatureContext::PqxxStaticKey => b"qpc sig v1 pqxx static key",
             SignatureContext::MeshAnnounce => b"qpc sig v1 mesh announce",
             SignatureContext::MeshChannel => b"qpc sig v1 mesh channel",
+            SignatureContext::FappAnnounce => b"qpc sig v1 fapp announce",
         }
     }
 
@@ -126,6 +129,7 @@ impl SignatureContext {
             SignatureContext::PqxxStaticKey => "pqXX static key binding",
             SignatureContext::MeshAnnounce => "mesh announce",
             SignatureContext::MeshChannel => "mesh channel message",
+            SignatureContext::FappAnnounce => "FAPP announce",
         }
     }
 }
