@@ -34,6 +34,9 @@
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`fapp_message`] | qpc-fapp `FappMessage::decode` | header and fixed-length outcomes predicted from `spec/20` §3-§7; only decoding classes; accepted ⇒ re-encodes identically; announces verify or fail with a signature class |
+//! | [`fapp_sealed`] | qpc-fapp `Therapist::handle_reservation` / `handle_cancel`, `Sealed::open`, `Notice::decode` on genuine HPKE around fuzzed plaintext | outcome equals the plaintext decoder, window and slot state; replays get the same answer and no second hold; forged messages never open |
+//! | [`fapp_relay`] | qpc-fapp `Relay` on operation scripts | cache within capacity; only newer, verified, live announces cached and forwarded; dedupe and reverse paths equal an independent model; responses go back one hop only |
 //! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
@@ -72,6 +75,7 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 mod channel;
+mod fapp;
 pub mod fixtures;
 mod lora;
 mod mesh;
@@ -82,6 +86,10 @@ pub mod seeds;
 
 pub use channel::{
     channel_mode, genuine_channel_message, mesh_channel, CHANNEL_KEY, CHANNEL_SENDER, FLOOD_CONFIG,
+};
+pub use fapp::{
+    fapp_message, fapp_relay, fapp_sealed, genuine_fapp_messages, genuine_reservation_plaintext,
+    FAPP_NOW, FAPP_RELAY_CONFIG, THERAPIST_SEEDS,
 };
 pub use lora::{lora_frame, lora_reassembly};
 pub use mesh::{
@@ -97,7 +105,7 @@ pub use pqxx::{
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 29] = [
+pub const TARGETS: [&str; 32] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -127,6 +135,9 @@ pub const TARGETS: [&str; 29] = [
     "opaque_client_login",
     "opaque_server_login",
     "opaque_registration",
+    "fapp_message",
+    "fapp_sealed",
+    "fapp_relay",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -162,6 +173,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "opaque_client_login" => opaque::opaque_client_login(data),
         "opaque_server_login" => opaque::opaque_server_login(data),
         "opaque_registration" => opaque::opaque_registration(data),
+        "fapp_message" => fapp_message(data),
+        "fapp_sealed" => fapp_sealed(data),
+        "fapp_relay" => fapp_relay(data),
         _ => return false,
     }
     true

@@ -19,6 +19,7 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
 mod channel;
+mod fapp;
 mod lora;
 mod mesh;
 mod mls;
@@ -316,6 +317,7 @@ pub fn all() -> Vec<Seed> {
     channel::seeds(&mut add);
     mls::seeds(&mut add);
     opaque::seeds(&mut add);
+    fapp::seeds(&mut add);
     seeds
 }
 
