@@ -11,6 +11,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub mod channel;
+pub mod fapp;
 pub mod hpke;
 pub mod identity;
 pub mod lora;
@@ -125,6 +126,12 @@ pub const SUITES: &[Suite] = &[
         protocol: mls::PROTOCOL,
         generate: mls::generate,
         verify: verify_json::<mls::MlsVector>,
+    },
+    Suite {
+        file: "fapp.json",
+        protocol: fapp::PROTOCOL,
+        generate: fapp::generate,
+        verify: verify_json::<fapp::FappVector>,
     },
     Suite {
         file: "opaque.json",
@@ -243,6 +250,12 @@ impl ErrorClass for qpc_wire::Error {
 impl ErrorClass for qpc_crypto::Error {
     fn class(&self) -> &'static str {
         qpc_crypto::Error::class(self)
+    }
+}
+
+impl ErrorClass for qpc_fapp::Error {
+    fn class(&self) -> &'static str {
+        qpc_fapp::Error::class(self)
     }
 }
 
