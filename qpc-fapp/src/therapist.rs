@@ -403,21 +403,7 @@ impl Therapist {
         request_id: &RequestId,
         rng: &mut impl CryptoRng,
     ) -> Result<Step<TherapistEvent>> {
-        let (slot_id, reply) = self.held(now, request_id)?;
-        if let Some((_, state)) = self.slots.get_mut(&slot_id) {
-            *state = SlotState::Booked {
-                request_id: *request_id,
-            };
-        }
-        let mut step = Step::default();
-        let notice = Notice {
-            request_id: *request_id,
-            slot_id,
-            status: Some(Status::Confirmed),
-        };
-        self.answer(notice, &reply, rng, &mut step)?;
-        step.event(TherapistEvent::Confirmed(*request_id));
-        Ok(step)
+        self.decide(now, request_id, Status::Confirmed, rng)
     }
 
     /// Declines a held reservation: the slot is free again (re-announced).
@@ -427,16 +413,35 @@ impl Therapist {
         request_id: &RequestId,
         rng: &mut impl CryptoRng,
     ) -> Result<Step<TherapistEvent>> {
+        self.decide(now, request_id, Status::Declined, rng)
+    }
+
+    fn decide(
+        &mut self,
+        now: u64,
+        request_id: &RequestId,
+        status: Status,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Step<TherapistEvent>> {
         let (slot_id, reply) = self.held(now, request_id)?;
         let mut step = Step::default();
         let notice = Notice {
             request_id: *request_id,
             slot_id,
-            status: Some(Status::Declined),
+            status: Some(status),
         };
         self.answer(notice, &reply, rng, &mut step)?;
-        step.event(TherapistEvent::Declined(*request_id));
-        self.reannounce(now, &mut step)?;
+        if status == Status::Confirmed {
+            if let Some((_, state)) = self.slots.get_mut(&slot_id) {
+                *state = SlotState::Booked {
+                    request_id: *request_id,
+                };
+            }
+            step.event(TherapistEvent::Confirmed(*request_id));
+        } else {
+            step.event(TherapistEvent::Declined(*request_id));
+            self.reannounce(now, &mut step)?;
+        }
         Ok(step)
     }
 

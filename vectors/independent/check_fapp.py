@@ -847,7 +847,7 @@ class Relay:
 def check_relay_transcript(v):
     model = Relay(v["config"])
     for i, s in enumerate(v["steps"]):
-        result, err = outcome(lambda: model.step(s["now"], s["from"], h(s, "message")))
+        result, err = outcome(lambda: model.step(s["now"], s["input"]["from"], h(s["input"], "message")))
         if err or "expected_error" in s:
             if err != s.get("expected_error") or s["outputs"] or s["events"]:
                 return f"step {i}: got {err}, want {s.get('expected_error')}"

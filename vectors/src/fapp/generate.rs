@@ -12,8 +12,8 @@ use qpc_fapp::sealed::{Notice, Sealed, Status};
 use qpc_fapp::{FappMessage, FappType};
 
 use super::transcript::{
-    patient_step, relay_steps, request_plaintext, run_patient, therapist_steps, PatientInput,
-    RelayConfigJson, TherapistInput,
+    patient_steps, relay_steps, request_plaintext, run_patient, therapist_steps, PatientInput,
+    RelayConfigJson, RelayInput, TherapistInput,
 };
 use super::{
     kem_key, FappCase, FappVector, PracticeJson, QueryJson, RefJson, ReplyJson, RequestJson,
@@ -1017,7 +1017,10 @@ const RELAY_CONFIG: RelayConfigJson = RelayConfigJson {
 fn relay_case(name: &str, description: &str, inputs: Vec<(u64, u32, Vec<u8>)>) -> FappVector {
     let inputs = inputs
         .into_iter()
-        .map(|(now, from, m)| (now, from, HexBytes(m)))
+        .map(|(now, from, message)| {
+            let message = HexBytes(message);
+            (now, RelayInput { from, message })
+        })
         .collect();
     v(
         name,
@@ -1218,11 +1221,7 @@ fn patient_transcript() -> FappVector {
         ));
     }
     let (query, outcomes) = run_patient(&case, &inputs).expect("runs");
-    let steps = inputs
-        .into_iter()
-        .zip(outcomes)
-        .map(|((now, input), o)| patient_step(now, input, o))
-        .collect();
+    let steps = patient_steps(inputs, outcomes);
     if let FappCase::PatientTranscript {
         query: q, steps: s, ..
     } = &mut case

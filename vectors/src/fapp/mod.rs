@@ -23,7 +23,9 @@ mod generate;
 mod transcript;
 
 pub use generate::generate;
-pub use transcript::{PatientInput, PatientStep, RelayStep, TherapistInput, TherapistStep};
+pub use transcript::{
+    PatientInput, PatientStep, RelayInput, RelayStep, TherapistInput, TherapistStep, TranscriptStep,
+};
 
 /// The `protocol` field of `fapp.json`.
 pub const PROTOCOL: &str = "qpc-fapp";

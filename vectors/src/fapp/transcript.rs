@@ -121,23 +121,66 @@ pub enum TherapistInput {
     },
 }
 
-/// One step of a therapist transcript.
+/// One step of a transcript: the clock, the input, and what it must
+/// produce (outputs and events, or an error class). Therapist events are
+/// `held <request> <slot> <until>`, `confirmed|declined|expired|cancelled|replayed
+/// <request>`; relay events `cached <address> <sequence>`, `evicted
+/// <address>`; patient events `identity_needed <address>`, `reserving|booked|
+/// timed_out|skipped|late_confirmation_cancelled <address> <slot>`, `refused
+/// <address> <slot> <status>`, `exhausted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TherapistStep {
+pub struct TranscriptStep<I> {
     /// The clock.
     pub now: u64,
     /// The input.
-    pub input: TherapistInput,
+    pub input: I,
     /// Messages sent.
     pub outputs: Vec<OutJson>,
-    /// Events, as `held <request> <slot> <until>`, `confirmed <request>`,
-    /// `declined <request>`, `expired <request>`, `cancelled <request>`,
-    /// `replayed <request>`.
+    /// Events.
     pub events: Vec<String>,
     /// The error class, if the step is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_error: Option<String>,
+}
+
+/// A step of a therapist transcript.
+pub type TherapistStep = TranscriptStep<TherapistInput>;
+/// A step of a relay transcript.
+pub type RelayStep = TranscriptStep<RelayInput>;
+/// A step of a patient transcript.
+pub type PatientStep = TranscriptStep<PatientInput>;
+
+/// Pairs inputs with the outcomes a run gave them.
+fn record<I>(inputs: Vec<(u64, I)>, outcomes: Vec<Outcome>) -> Vec<TranscriptStep<I>> {
+    inputs
+        .into_iter()
+        .zip(outcomes)
+        .map(|((now, input), o)| TranscriptStep {
+            now,
+            input,
+            outputs: o.outputs,
+            events: o.events,
+            expected_error: o.error,
+        })
+        .collect()
+}
+
+/// The inputs of recorded steps.
+fn inputs<I: Clone>(steps: &[TranscriptStep<I>]) -> Vec<(u64, I)> {
+    steps.iter().map(|s| (s.now, s.input.clone())).collect()
+}
+
+/// The outcomes recorded steps expect.
+fn expected<I>(steps: &[TranscriptStep<I>]) -> Vec<Outcome> {
+    steps
+        .iter()
+        .map(|s| Outcome {
+            outputs: s.outputs.clone(),
+            events: s.events.clone(),
+            error: s.expected_error.clone(),
+        })
+        .collect()
 }
 
 fn therapist_event(e: &TherapistEvent) -> String {
@@ -225,33 +268,14 @@ pub fn run_therapist(
 /// Records a therapist transcript's expected results.
 pub fn therapist_steps(case: &FappCase, inputs: Vec<(u64, TherapistInput)>) -> Vec<TherapistStep> {
     let outcomes = run_therapist(case, &inputs).expect("transcript runs");
-    inputs
-        .into_iter()
-        .zip(outcomes)
-        .map(|((now, input), o)| TherapistStep {
-            now,
-            input,
-            outputs: o.outputs,
-            events: o.events,
-            expected_error: o.error,
-        })
-        .collect()
+    record(inputs, outcomes)
 }
 
 pub(super) fn check_therapist(case: &FappCase) -> Result<(), String> {
     let FappCase::TherapistTranscript { steps, .. } = case else {
         return Err("not a therapist transcript".into());
     };
-    let inputs: Vec<_> = steps.iter().map(|s| (s.now, s.input.clone())).collect();
-    let want = steps
-        .iter()
-        .map(|s| Outcome {
-            outputs: s.outputs.clone(),
-            events: s.events.clone(),
-            error: s.expected_error.clone(),
-        })
-        .collect();
-    check_outcomes(run_therapist(case, &inputs)?, want)
+    check_outcomes(run_therapist(case, &inputs(steps))?, expected(steps))
 }
 
 /// A relay configuration (`spec/20` §11).
@@ -295,23 +319,14 @@ impl RelayConfigJson {
     }
 }
 
-/// One step of a relay transcript.
+/// The input of a relay transcript step: a message from a neighbour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RelayStep {
-    /// The clock.
-    pub now: u64,
+pub struct RelayInput {
     /// The neighbour handle.
     pub from: u32,
     /// The message.
     pub message: HexBytes,
-    /// Messages sent.
-    pub outputs: Vec<OutJson>,
-    /// Events: `cached <address> <sequence>`, `evicted <address>`.
-    pub events: Vec<String>,
-    /// The error class, if refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_error: Option<String>,
 }
 
 fn relay_event(e: &RelayEvent) -> String {
@@ -323,48 +338,26 @@ fn relay_event(e: &RelayEvent) -> String {
 
 fn run_relay(
     config: &RelayConfigJson,
-    inputs: &[(u64, u32, HexBytes)],
+    inputs: &[(u64, RelayInput)],
 ) -> Result<Vec<Outcome>, String> {
     let mut relay = Relay::new(config.config()).map_err(|e| e.to_string())?;
     let mut outcomes = Vec::new();
-    for (now, from, message) in inputs {
-        let result = decode(message).and_then(|m| relay.handle(*now, NeighbourId(*from), &m));
+    for (now, input) in inputs {
+        let from = NeighbourId(input.from);
+        let result = decode(&input.message).and_then(|m| relay.handle(*now, from, &m));
         outcomes.push(outcome(result, relay_event));
     }
     Ok(outcomes)
 }
 
 /// Records a relay transcript's expected results.
-pub fn relay_steps(config: &RelayConfigJson, inputs: Vec<(u64, u32, HexBytes)>) -> Vec<RelayStep> {
+pub fn relay_steps(config: &RelayConfigJson, inputs: Vec<(u64, RelayInput)>) -> Vec<RelayStep> {
     let outcomes = run_relay(config, &inputs).expect("transcript runs");
-    inputs
-        .into_iter()
-        .zip(outcomes)
-        .map(|((now, from, message), o)| RelayStep {
-            now,
-            from,
-            message,
-            outputs: o.outputs,
-            events: o.events,
-            expected_error: o.error,
-        })
-        .collect()
+    record(inputs, outcomes)
 }
 
 pub(super) fn check_relay(config: &RelayConfigJson, steps: &[RelayStep]) -> Result<(), String> {
-    let inputs: Vec<_> = steps
-        .iter()
-        .map(|s| (s.now, s.from, s.message.clone()))
-        .collect();
-    let want = steps
-        .iter()
-        .map(|s| Outcome {
-            outputs: s.outputs.clone(),
-            events: s.events.clone(),
-            error: s.expected_error.clone(),
-        })
-        .collect();
-    check_outcomes(run_relay(config, &inputs)?, want)
+    check_outcomes(run_relay(config, &inputs(steps))?, expected(steps))
 }
 
 /// An input of a patient transcript.
@@ -388,26 +381,6 @@ pub enum PatientInput {
         /// The ReservationResult message.
         message: HexBytes,
     },
-}
-
-/// One step of a patient transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatientStep {
-    /// The clock.
-    pub now: u64,
-    /// The input.
-    pub input: PatientInput,
-    /// Messages sent.
-    pub outputs: Vec<OutJson>,
-    /// Events: `identity_needed <address>`, `reserving <address> <slot>`,
-    /// `booked <address> <slot>`, `refused <address> <slot> <status>`,
-    /// `timed_out <address> <slot>`, `skipped <address> <slot>`,
-    /// `late_confirmation_cancelled <address> <slot>`, `exhausted`.
-    pub events: Vec<String>,
-    /// The error class, if refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_error: Option<String>,
 }
 
 fn candidate(c: &Candidate) -> String {
@@ -493,27 +466,12 @@ pub(super) fn check_patient(case: &FappCase) -> Result<(), String> {
     let FappCase::PatientTranscript { steps, query, .. } = case else {
         return Err("not a patient transcript".into());
     };
-    let inputs: Vec<_> = steps.iter().map(|s| (s.now, s.input.clone())).collect();
-    let (broadcast, got) = run_patient(case, &inputs)?;
+    let (broadcast, got) = run_patient(case, &inputs(steps))?;
     expect_eq("query", &broadcast, query)?;
-    let want = steps
-        .iter()
-        .map(|s| Outcome {
-            outputs: s.outputs.clone(),
-            events: s.events.clone(),
-            error: s.expected_error.clone(),
-        })
-        .collect();
-    check_outcomes(got, want)
+    check_outcomes(got, expected(steps))
 }
 
-/// Records one patient step's expected results.
-pub fn patient_step(now: u64, input: PatientInput, o: Outcome) -> PatientStep {
-    PatientStep {
-        now,
-        input,
-        outputs: o.outputs,
-        events: o.events,
-        expected_error: o.error,
-    }
+/// Records a patient transcript's expected results.
+pub fn patient_steps(inputs: Vec<(u64, PatientInput)>, outcomes: Vec<Outcome>) -> Vec<PatientStep> {
+    record(inputs, outcomes)
 }
