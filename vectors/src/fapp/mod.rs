@@ -672,3 +672,47 @@ impl Vector for FappVector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_sound_and_covers_every_kind_and_class() {
+        let file = crate::assert_sound_generation::<FappVector>(generate);
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut classes = std::collections::BTreeSet::new();
+        for v in &file.vectors {
+            let value = serde_json::to_value(v).expect("serialises");
+            kinds.insert(value["kind"].as_str().expect("kind").to_owned());
+            let steps = value["steps"].as_array().cloned().unwrap_or_default();
+            for error in std::iter::once(&value).chain(&steps) {
+                if let Some(class) = error["expected_error"].as_str() {
+                    classes.insert(class.to_owned());
+                }
+            }
+        }
+        assert_eq!(kinds.len(), 12, "{kinds:?}");
+        for class in [
+            "bad_expiry",
+            "bad_padding",
+            "bad_signature",
+            "invalid_public_key",
+            "malformed",
+            "non_minimal_length",
+            "open_failed",
+            "rate_limited",
+            "replayed",
+            "stale",
+            "too_many_items",
+            "trailing_bytes",
+            "truncated",
+            "unknown_fapp_type",
+            "unknown_version",
+            "wrong_recipient",
+            "wrong_state",
+        ] {
+            assert!(classes.contains(class), "no vector of class {class}");
+        }
+    }
+}
