@@ -38,6 +38,9 @@
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`fapp_message`] | qpc-fapp `FappMessage::decode` | header and fixed-length outcomes predicted from `spec/20` §3-§7; only decoding classes; accepted ⇒ re-encodes identically; announces verify or fail with a signature class |
+//! | [`fapp_sealed`] | qpc-fapp `Therapist::handle_reservation` / `handle_cancel`, `Sealed::open`, `Notice::decode` on genuine HPKE around fuzzed plaintext | outcome equals the plaintext decoder, window and slot state; replays get the same answer and no second hold; forged messages never open |
+//! | [`fapp_relay`] | qpc-fapp `Relay` on operation scripts | cache within capacity; only newer, verified, live announces cached and forwarded; dedupe and reverse paths equal an independent model; responses go back one hop only |
 //! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
@@ -76,6 +79,7 @@ use qpc_wire::{
 use sha2::{Digest, Sha256};
 
 mod channel;
+mod fapp;
 pub mod fixtures;
 mod lora;
 mod mesh;
@@ -88,6 +92,10 @@ mod session;
 
 pub use channel::{
     channel_mode, genuine_channel_message, mesh_channel, CHANNEL_KEY, CHANNEL_SENDER, FLOOD_CONFIG,
+};
+pub use fapp::{
+    fapp_message, fapp_relay, fapp_sealed, genuine_fapp_messages, genuine_reservation_plaintext,
+    FAPP_NOW, FAPP_RELAY_CONFIG, THERAPIST_SEEDS,
 };
 pub use lora::{lora_frame, lora_link, lora_reassembly};
 pub use mesh::{
@@ -105,7 +113,7 @@ pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 35] = [
+pub const TARGETS: [&str; 38] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -141,6 +149,9 @@ pub const TARGETS: [&str; 35] = [
     "node_kiss",
     "node_air_packet",
     "node_stream_frames",
+    "fapp_message",
+    "fapp_sealed",
+    "fapp_relay",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -182,6 +193,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "opaque_registration" => opaque::opaque_registration(data),
         "lora_session" => lora_session(data),
         "mls_lite" => mls_lite(data),
+        "fapp_message" => fapp_message(data),
+        "fapp_sealed" => fapp_sealed(data),
+        "fapp_relay" => fapp_relay(data),
         _ => return false,
     }
     true

@@ -19,6 +19,7 @@ use qpc_wire::{codec, FrameEncoder, FrameType, Hello, VersionSet};
 use crate::fixtures::{self, inner_mode, Inner, CERT_EXPIRES, NOW};
 
 mod channel;
+mod fapp;
 mod lora;
 mod mesh;
 mod mls;
@@ -320,6 +321,7 @@ pub fn all() -> Vec<Seed> {
     opaque::seeds(&mut add);
     session::seeds(&mut add);
     node::seeds(&mut add);
+    fapp::seeds(&mut add);
     seeds
 }
 

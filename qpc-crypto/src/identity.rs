@@ -105,6 +105,8 @@ pub enum SignatureContext {
     /// An initiator's signature on a LoRa session establishment
     /// (`spec/12-mls-lite.md` part A).
     LoraSession,
+    /// A therapist's FAPP slot announce or withdraw (`spec/20`).
+    FappAnnounce,
 }
 
 impl SignatureContext {
@@ -118,6 +120,7 @@ impl SignatureContext {
             SignatureContext::MeshAnnounce => b"qpc sig v1 mesh announce",
             SignatureContext::MeshChannel => b"qpc sig v1 mesh channel",
             SignatureContext::LoraSession => b"qpc sig v1 lora session",
+            SignatureContext::FappAnnounce => b"qpc sig v1 fapp announce",
         }
     }
 
@@ -131,6 +134,7 @@ impl SignatureContext {
             SignatureContext::MeshAnnounce => "mesh announce",
             SignatureContext::MeshChannel => "mesh channel message",
             SignatureContext::LoraSession => "LoRa session establishment",
+            SignatureContext::FappAnnounce => "FAPP announce",
         }
     }
 }

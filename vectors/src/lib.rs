@@ -11,6 +11,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub mod channel;
+pub mod fapp;
 pub mod hpke;
 pub mod identity;
 pub mod lora;
@@ -142,6 +143,12 @@ pub const SUITES: &[Suite] = &[
         verify: verify_json::<mls_lite::MlsLiteVector>,
     },
     Suite {
+        file: "fapp.json",
+        protocol: fapp::PROTOCOL,
+        generate: fapp::generate,
+        verify: verify_json::<fapp::FappVector>,
+    },
+    Suite {
         file: "opaque.json",
         protocol: opaque::PROTOCOL,
         generate: opaque::generate,
@@ -264,6 +271,12 @@ impl ErrorClass for qpc_wire::Error {
 impl ErrorClass for qpc_crypto::Error {
     fn class(&self) -> &'static str {
         qpc_crypto::Error::class(self)
+    }
+}
+
+impl ErrorClass for qpc_fapp::Error {
+    fn class(&self) -> &'static str {
+        qpc_fapp::Error::class(self)
     }
 }
 
