@@ -13,17 +13,12 @@ usage: python3 vectors/independent/check_lora.py [vectors/lora.json]
 exit status: 0 all pass, 1 any failure, 2 a dependency is missing.
 """
 
-import json
 import math
 import os
 import sys
 from fractions import Fraction
 
-try:
-    import jsonschema
-except ImportError as e:  # pragma: no cover
-    print(f"missing dependency: {e} (pip install jsonschema)")
-    sys.exit(2)
+import vector_runner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.dirname(HERE)
@@ -453,32 +448,6 @@ def spec_worked_example():
     assert rx.timeout(1)[0] == ["810a0b02"] and "`81 0a 0b 02`" in section
 
 
-def main(argv):
-    path = argv[1] if len(argv) > 1 else os.path.join(VECTORS, "lora.json")
-    self_test()
-    spec_table()
-    spec_worked_example()
-    data = json.load(open(path))
-    schema = json.load(open(os.path.join(VECTORS, "lora.schema.json")))
-    passed = failed = 0
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as e:
-        print(f"FAIL schema: {e.message}")
-        failed += 1
-    for v in data["vectors"]:
-        try:
-            why = CHECKS[v["kind"]](v)
-        except Exception as e:  # a checker crash is a failure, not a pass
-            why = f"checker raised {type(e).__name__}: {e}"
-        if why:
-            print(f"FAIL {v['name']} ({v['kind']}): {why}")
-            failed += 1
-        else:
-            passed += 1
-    print(f"{os.path.basename(path)}: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS, "lora.json")], CHECKS,
+                                [self_test, spec_table, spec_worked_example]))

@@ -15,12 +15,12 @@ failure, 2 if jsonschema is missing.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 
+import vector_runner
+
 try:
-    import jsonschema
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 except ImportError:  # pragma: no cover
     print("error: pip install jsonschema 'cryptography>=47'", file=sys.stderr)
@@ -351,28 +351,5 @@ def check(v: dict) -> str | None:
     return None
 
 
-def main(argv: list[str]) -> int:
-    path = argv[1] if len(argv) > 1 else DEFAULT
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
-    with open(path[:-len(".json")] + ".schema.json", encoding="utf-8") as fh:
-        schema = json.load(fh)
-    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
-    if errors:
-        print(f"{path}: schema: {errors[:3]}")
-        print(f"{path}: 0 passed, 1 failed")
-        return 1
-    passed = failed = 0
-    for v in doc["vectors"]:
-        why = check(v)
-        if why is None:
-            passed += 1
-        else:
-            failed += 1
-            print(f"FAIL {v['name']}: {why}")
-    print(f"{os.path.relpath(path)}: {passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [DEFAULT], vector_runner.dispatching(check)))

@@ -15,12 +15,12 @@ exit status: 0 all pass, 1 any failure, 2 a dependency is missing.
 """
 
 import hashlib
-import json
 import os
 import sys
 
+import vector_runner
+
 try:
-    import jsonschema
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -176,21 +176,6 @@ def check(v):
     return None if got == want else f"got {got!r}, want {want!r}"
 
 
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(VECTORS, "node.json")
-    with open(path) as f:
-        data = json.load(f)
-    with open(os.path.join(VECTORS, "node.schema.json")) as f:
-        jsonschema.validate(data, json.load(f))
-    failed = 0
-    for v in data["vectors"]:
-        problem = check(v)
-        if problem:
-            failed += 1
-            print(f"FAIL {v['name']}: {problem}")
-    print(f"{len(data['vectors']) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS, "node.json")],
+                                vector_runner.dispatching(check)))

@@ -22,8 +22,9 @@ import json
 import os
 import sys
 
+import vector_runner
+
 try:
-    import jsonschema
     from argon2.low_level import Type, hash_secret_raw
 except ImportError as e:  # pragma: no cover
     print(f"missing package: {e} (pip install jsonschema argon2-cffi)")
@@ -699,24 +700,10 @@ def self_test():
     assert decode(b"\xff" * 32) is None  # non-canonical
 
 
-def main(argv):
-    path = argv[1] if len(argv) > 1 else os.path.join(VECTORS, "opaque.json")
-    self_test()
+def rfc_vectors():
     print(f"RFC 9807 vectors (ristretto255, Identity KSF): {check_rfc()} passed")
-    data = json.load(open(path))
-    schema = json.load(open(os.path.join(VECTORS, "opaque.schema.json")))
-    jsonschema.validate(data, schema)
-    passed = failed = 0
-    for v in data["vectors"]:
-        try:
-            (check_login if v["kind"] == "login" else check_decode)(v)
-            passed += 1
-        except (AssertionError, Failure) as e:
-            failed += 1
-            print(f"FAIL {v['name']}: {e}")
-    print(f"{os.path.basename(path)}: {passed} passed, {failed} failed")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS, "opaque.json")],
+                                {"login": check_login, "decode": check_decode}, [self_test, rfc_vectors]))

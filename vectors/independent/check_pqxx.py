@@ -36,13 +36,14 @@ import os
 import random
 import sys
 
+import vector_runner
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS_DIR = os.path.dirname(HERE)
 UPSTREAM_CACOPHONY = os.path.join(VECTORS_DIR, "upstream", "noise-cacophony-xxpsk3.json")
 FILES = ["pqxx.json"]
 
 try:
-    import jsonschema
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
@@ -1452,84 +1453,10 @@ def worked_example() -> None:
 # Driver
 # ==========================================================================
 
-def validate_schema(path: str, doc) -> list[str]:
-    schema_path = path[:-len(".json")] + ".schema.json"
-    if not os.path.exists(schema_path):
-        schema_path = os.path.join(VECTORS_DIR, "pqxx.schema.json")
-    with open(schema_path, encoding="utf-8") as fh:
-        schema = json.load(fh)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    out = []
-    for e in sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in e.absolute_path) or "(root)"
-        out.append(f"{where}: {e.message[:200]}")
-    return out
-
-
 CHECKS = {"handshake": check_handshake, "window": check_window, "cacophony": check_cacophony}
 
-
-def check_file(path: str) -> tuple[int, int]:
-    label = os.path.basename(path)
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
-    failed = 0
-    schema_errors = validate_schema(path, doc)
-    for msg in schema_errors:
-        print(f"FAIL schema: {msg}")
-    if schema_errors:
-        failed += 1
-    if not isinstance(doc, dict) or doc.get("protocol") != "qpc-pqxx":
-        print(f"{label}: 0 passed, {failed + 1} failed (not a qpc-pqxx file)")
-        return 0, failed + 1
-    vectors = doc.get("vectors", [])
+if __name__ == "__main__":
     # The outside check first: the Noise layer must reproduce cacophony
     # before the pqXX vectors built on it mean anything.
-    order = sorted(range(len(vectors)),
-                   key=lambda i: 0 if isinstance(vectors[i], dict) and vectors[i].get("kind") == "cacophony" else 1)
-    passed, seen = 0, set()
-    for i in order:
-        v = vectors[i]
-        name = v.get("name", f"#{i}") if isinstance(v, dict) else f"#{i}"
-        kind = v.get("kind") if isinstance(v, dict) else "?"
-        errs = []
-        if name in seen:
-            errs.append("duplicate name")
-        seen.add(name)
-        if not errs:
-            check = CHECKS.get(kind)
-            if check is None:
-                errs = [f"unknown kind {kind!r}"]
-            else:
-                try:
-                    errs = check(v)
-                except (Reject, AssertionError, KeyError, TypeError, ValueError, IndexError) as e:
-                    errs = [f"{type(e).__name__}: {e}"]
-        if errs:
-            failed += 1
-            for msg in errs:
-                print(f"FAIL {name} ({kind}): {msg}")
-        else:
-            passed += 1
-            print(f"ok   {name} ({kind})")
-    print(f"{label}: {passed} passed, {failed} failed")
-    return passed, failed
-
-
-def main(argv: list[str]) -> int:
-    try:
-        self_test()
-    except (AssertionError, Reject) as e:
-        print(f"SELF-TEST FAILED: {e!r}", file=sys.stderr)
-        return 1
-    paths = argv[1:] or [os.path.join(VECTORS_DIR, f) for f in FILES]
-    total_failed = 0
-    for path in paths:
-        _, failed = check_file(path)
-        total_failed += failed
-    return 1 if total_failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS_DIR, f) for f in FILES], CHECKS,
+                                [self_test], first_kinds={"cacophony"}))

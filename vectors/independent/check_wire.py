@@ -11,15 +11,15 @@ Usage: python3 vectors/independent/check_wire.py [vectors/wire.json]
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
 
+import vector_runner
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS_DIR = os.path.dirname(HERE)
 DEFAULT_FILE = os.path.join(VECTORS_DIR, "wire.json")
-SCHEMA_FILE = os.path.join(VECTORS_DIR, "wire.schema.json")
 
 # --------------------------------------------------------------------------
 # Constants of the protocol
@@ -641,9 +641,7 @@ EXPECTATION = {"varint": "value", "frame": "frame", "hello": "hello", "negotiati
 
 def structural_errors(v) -> list[str]:
     """Checks the schema cannot express (kept even though the schema has most)."""
-    kind = v.get("kind")
-    if kind not in CHECKS:
-        return [f"unknown kind {kind!r}"]
+    kind = v["kind"]
     errs = []
     if "expected_error" in v and v["expected_error"] not in ERROR_CLASSES:
         errs.append(f"unknown error class {v['expected_error']!r}")
@@ -656,70 +654,9 @@ def structural_errors(v) -> list[str]:
 # Main
 # --------------------------------------------------------------------------
 
-def validate_schema(doc) -> list[str]:
-    try:
-        import jsonschema
-    except ImportError:
-        print("error: the 'jsonschema' package is required: pip install jsonschema", file=sys.stderr)
-        sys.exit(2)
-    with open(SCHEMA_FILE, encoding="utf-8") as fh:
-        schema = json.load(fh)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator = cls(schema)
-    out = []
-    for e in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in e.absolute_path) or "(root)"
-        out.append(f"{where}: {e.message}")
-    return out
-
-
-def main(argv: list[str]) -> int:
-    path = argv[1] if len(argv) > 1 else DEFAULT_FILE
-    label = os.path.basename(path)
-    try:
-        self_test()
-    except AssertionError as e:
-        print(f"SELF-TEST FAILED: {e!r}", file=sys.stderr)
-        return 1
-
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
-
-    failed = 0
-    schema_errors = validate_schema(doc)
-    for msg in schema_errors:
-        print(f"FAIL schema: {msg}")
-    if schema_errors:
-        failed += 1
-
-    vectors = doc.get("vectors", []) if isinstance(doc, dict) else []
-    passed = 0
-    seen = set()
-    for i, v in enumerate(vectors):
-        name = v.get("name", f"#{i}") if isinstance(v, dict) else f"#{i}"
-        if not isinstance(v, dict):
-            errs = ["not an object"]
-        else:
-            errs = structural_errors(v)
-            if name in seen:
-                errs.append("duplicate name")
-            seen.add(name)
-            if not errs:
-                try:
-                    errs = CHECKS[v["kind"]](v)
-                except (KeyError, TypeError, ValueError) as e:
-                    errs = [f"bad vector: {type(e).__name__}: {e}"]
-        if errs:
-            failed += 1
-            for msg in errs:
-                print(f"FAIL {name} ({v.get('kind') if isinstance(v, dict) else '?'}): {msg}")
-        else:
-            passed += 1
-
-    print(f"{label}: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+def check(v) -> list[str]:
+    return structural_errors(v) or CHECKS[v["kind"]](v)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [DEFAULT_FILE], {kind: check for kind in CHECKS}, [self_test]))
