@@ -62,7 +62,7 @@ pub struct FloodConfig {
 
 impl Default for FloodConfig {
     /// The measured defaults (`spec/10` §13.7): a 12 s window, suppression
-    /// after 3 copies, 64 pending.
+    /// after 3 copies, 64 pending, three repeats at the originator.
     fn default() -> Self {
         FloodConfig {
             window_ms: 12_000,
