@@ -361,6 +361,10 @@ mod tests {
         }
     }
 
+    fn scheduler(config: FloodConfig) -> FloodScheduler<char> {
+        FloodScheduler::new(config, HopId([1; 8])).unwrap()
+    }
+
     #[test]
     fn delays_are_spread_within_the_window_and_differ_by_node() {
         let delays: Vec<u64> = (0..64)
@@ -477,14 +481,10 @@ mod tests {
             "repeated once"
         );
         assert!(f.is_empty());
-        let mut off = FloodScheduler::new(
-            FloodConfig {
-                cover: 0,
-                ..config(2, 4)
-            },
-            HopId([1; 8]),
-        )
-        .unwrap();
+        let mut off = scheduler(FloodConfig {
+            cover: 0,
+            ..config(2, 4)
+        });
         off.schedule(key(3), 'c', Some(a), 0, &Unknown);
         assert_eq!(
             off.poll_release(1000, &Fake),
@@ -496,7 +496,7 @@ mod tests {
 
     #[test]
     fn an_originator_repeats_until_it_hears_a_copy() {
-        let mut f = FloodScheduler::new(config(2, 4), HopId([1; 8])).unwrap();
+        let mut f = scheduler(config(2, 4));
         assert_eq!(f.originated(key(1), 'a', 0), None);
         assert_eq!(f.originated(key(2), 'b', 0), None);
         assert_eq!(f.originated(key(2), 'x', 0), Some('x'), "already pending");
@@ -518,17 +518,13 @@ mod tests {
                 (2, Release::Transmit('a')),
                 (3, Release::Transmit('a')),
             ],
-            "three repeats of 'a'; 'b' echoed after its first"
+            "three repeats of 'a'; 'b' stops at the copy after its first"
         );
         assert!(f.is_empty());
-        let mut once = FloodScheduler::new(
-            FloodConfig {
-                origin_repeats: 0,
-                ..config(2, 4)
-            },
-            HopId([1; 8]),
-        )
-        .unwrap();
+        let mut once = scheduler(FloodConfig {
+            origin_repeats: 0,
+            ..config(2, 4)
+        });
         assert_eq!(once.originated(key(1), 'a', 0), Some('a'), "no repeats");
     }
 
