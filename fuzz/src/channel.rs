@@ -30,6 +30,7 @@ pub const FLOOD_CONFIG: FloodConfig = FloodConfig {
     max_pending: 4,
     cover: 1,
     echo_below: 2,
+    origin_repeats: 3,
 };
 
 /// Input selector of [`mesh_channel`] (first byte, modulo 3).

@@ -16,7 +16,7 @@
 //! use qpc_mesh::envelope::HopId;
 //! use qpc_mesh::flood::{FloodConfig, FloodScheduler, Release, Unknown};
 //!
-//! let config = FloodConfig { window_ms: 4000, threshold: 2, max_pending: 8, cover: 1, echo_below: 2 };
+//! let config = FloodConfig { window_ms: 4000, threshold: 2, max_pending: 8, cover: 1, echo_below: 2, origin_repeats: 3 };
 //! let mut flood = FloodScheduler::new(config, HopId([1; 8]))?;
 //! let key = (0x9, Address::from_bytes([2; 16]), 7);
 //! assert!(flood.schedule(key, "relay me", Some(HopId([2; 8])), 100, &Unknown).is_none());
@@ -55,11 +55,14 @@ pub struct FloodConfig {
     /// this waits one window for an echo, and repeats once without one
     /// (§13.6 step 5); 0: never.
     pub echo_below: u16,
+    /// Repeats an originator makes, a window apart, while it hears no
+    /// copy of its message (§13.6 step 5; a relay repeats at most once).
+    pub origin_repeats: u8,
 }
 
 impl Default for FloodConfig {
     /// The measured defaults (`spec/10` §13.7): a 12 s window, suppression
-    /// after 3 copies, 64 pending.
+    /// after 3 copies, 64 pending, three repeats at the originator.
     fn default() -> Self {
         FloodConfig {
             window_ms: 12_000,
@@ -67,6 +70,7 @@ impl Default for FloodConfig {
             max_pending: 64,
             cover: 1,
             echo_below: 2,
+            origin_repeats: 3,
         }
     }
 }
@@ -128,6 +132,8 @@ struct Pending<T> {
     /// After a coverage-decided transmission: the copies heard by then
     /// (§13.6 step 5).
     echo: Option<u16>,
+    /// Repeats left while no echo is heard.
+    repeats: u8,
     item: T,
 }
 
@@ -225,6 +231,7 @@ impl<T> FloodScheduler<T> {
             heard: 0,
             transmitters: Vec::new(),
             echo: None,
+            repeats: 1,
             item,
         };
         entry.note(transmitter);
@@ -241,11 +248,13 @@ impl<T> FloodScheduler<T> {
         }
     }
 
-    /// Waits one window for an echo of a message we originated (§13.6
-    /// step 5); returns the item back if `cover` is 0, the key is pending
-    /// or `max_pending` entries wait.
+    /// Waits one window for an echo of a message we originated, and
+    /// repeats it up to `origin_repeats` times while none is heard (§13.6
+    /// step 5); returns the item back if `cover` or `origin_repeats` is 0,
+    /// the key is pending or `max_pending` entries wait.
     pub fn originated(&mut self, key: DedupeKey, item: T, now: u64) -> Option<T> {
         if self.config.cover == 0
+            || self.config.origin_repeats == 0
             || self.pending.len() == self.config.max_pending
             || self.pending.contains_key(&key)
         {
@@ -256,6 +265,7 @@ impl<T> FloodScheduler<T> {
             heard: 0,
             transmitters: Vec::new(),
             echo: Some(0),
+            repeats: self.config.origin_repeats,
             item,
         };
         self.pending.insert(key, entry);
@@ -282,10 +292,17 @@ impl<T> FloodScheduler<T> {
             let mut entry = self.pending.remove(&key)?;
             if let Some(heard_then) = entry.echo {
                 // Step 5: no copy since ours, yet someone beyond should relay.
-                if entry.heard == heard_then && coverage.beyond(&entry.transmitters) {
+                if entry.heard != heard_then || !coverage.beyond(&entry.transmitters) {
+                    continue;
+                }
+                entry.repeats -= 1;
+                if entry.repeats == 0 {
                     return Some(Release::Transmit(entry.item));
                 }
-                continue;
+                let item = entry.item.clone();
+                entry.due = now.saturating_add(self.config.window_ms);
+                self.pending.insert(key, entry);
+                return Some(Release::Transmit(item));
             }
             let judged = match self.config.cover {
                 0 => None,
@@ -340,7 +357,12 @@ mod tests {
             max_pending,
             cover: 1,
             echo_below: 2,
+            origin_repeats: 3,
         }
+    }
+
+    fn scheduler(config: FloodConfig) -> FloodScheduler<char> {
+        FloodScheduler::new(config, HopId([1; 8])).unwrap()
     }
 
     #[test]
@@ -459,14 +481,10 @@ mod tests {
             "repeated once"
         );
         assert!(f.is_empty());
-        let mut off = FloodScheduler::new(
-            FloodConfig {
-                cover: 0,
-                ..config(2, 4)
-            },
-            HopId([1; 8]),
-        )
-        .unwrap();
+        let mut off = scheduler(FloodConfig {
+            cover: 0,
+            ..config(2, 4)
+        });
         off.schedule(key(3), 'c', Some(a), 0, &Unknown);
         assert_eq!(
             off.poll_release(1000, &Fake),
@@ -474,6 +492,40 @@ mod tests {
             "cover 0 never asks, never repeats"
         );
         assert!(off.is_empty());
+    }
+
+    #[test]
+    fn an_originator_repeats_until_it_hears_a_copy() {
+        let mut f = scheduler(config(2, 4));
+        assert_eq!(f.originated(key(1), 'a', 0), None);
+        assert_eq!(f.originated(key(2), 'b', 0), None);
+        assert_eq!(f.originated(key(2), 'x', 0), Some('x'), "already pending");
+        // Fake: someone beyond needs it unless 4 was heard.
+        let mut sent = Vec::new();
+        for window in 1..=5 {
+            if window == 2 {
+                f.heard_copy(&key(2), Some(HopId([2; 8])));
+            }
+            while let Some(r) = f.poll_release(window * 1000, &Fake) {
+                sent.push((window, r));
+            }
+        }
+        assert_eq!(
+            sent,
+            vec![
+                (1, Release::Transmit('a')),
+                (1, Release::Transmit('b')),
+                (2, Release::Transmit('a')),
+                (3, Release::Transmit('a')),
+            ],
+            "three repeats of 'a'; 'b' stops at the copy after its first"
+        );
+        assert!(f.is_empty());
+        let mut once = scheduler(FloodConfig {
+            origin_repeats: 0,
+            ..config(2, 4)
+        });
+        assert_eq!(once.originated(key(1), 'a', 0), Some('a'), "no repeats");
     }
 
     proptest! {

@@ -84,6 +84,10 @@ enum Scenario {
         /// two-hop neighbourhoods, counter-based only).
         #[arg(long, default_value_t = FloodConfig::default().cover)]
         cover: u8,
+        /// Managed flooding: repeats an originator makes while it hears no
+        /// copy of its broadcast.
+        #[arg(long, default_value_t = FloodConfig::default().origin_repeats)]
+        origin_repeats: u8,
     },
     /// A message over a line of LoRa hops (EU868 g3), with a receipt back.
     Lora {
@@ -280,6 +284,7 @@ fn run(cli: Cli) -> Result<(), String> {
             threshold,
             window_ms,
             cover,
+            origin_repeats,
         } => {
             let naive = *threshold == 0;
             let flood = FloodConfig {
@@ -291,6 +296,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 } else {
                     FloodConfig::default().echo_below
                 },
+                origin_repeats: *origin_repeats,
                 ..FloodConfig::default()
             };
             let config = BroadcastConfig {

@@ -114,15 +114,7 @@ impl OfflineReport {
             format!(
                 "at the end: {} copies still stored; drops for the destination: {}",
                 self.still_held,
-                if self.drops.is_empty() {
-                    "none".to_string()
-                } else {
-                    self.drops
-                        .iter()
-                        .map(|(why, n)| format!("{why} {n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
+                drops_text(&self.drops)
             ),
         ]
     }
@@ -195,22 +187,7 @@ pub fn offline(config: &OfflineConfig) -> Result<(Outcome, OfflineReport)> {
     let still_held = (0..n)
         .map(|i| held_for(network.sim.node(i), &address))
         .sum();
-    let mut drops: Vec<(String, usize)> = Vec::new();
-    for (_, _, e) in network.sim.events() {
-        if let Event::Dropped {
-            destination: d,
-            reason,
-        } = e
-        {
-            if *d == address {
-                let why = format!("{reason:?}");
-                match drops.iter_mut().find(|(w, _)| *w == why) {
-                    Some((_, c)) => *c += 1,
-                    None => drops.push((why, 1)),
-                }
-            }
-        }
-    }
+    let drops = drops_for(network.sim.events(), &address);
     let records = network.sim.metrics().records();
     let mine: Vec<_> = tags.iter().map(|&t| records[t as usize]).collect();
     let report = OfflineReport {
@@ -235,6 +212,41 @@ pub fn offline(config: &OfflineConfig) -> Result<(Outcome, OfflineReport)> {
         drops,
     };
     Ok((Outcome::new("offline", network, baseline), report))
+}
+
+/// Drop events for messages to `destination` among `events`, by reason
+/// (the variant's name).
+fn drops_for(events: &[(u64, usize, Event)], destination: &Address) -> Vec<(String, usize)> {
+    let mut drops: Vec<(String, usize)> = Vec::new();
+    for (_, _, e) in events {
+        if let Event::Dropped {
+            destination: d,
+            reason,
+        } = e
+        {
+            if d == destination {
+                let debug = format!("{reason:?}");
+                let why = debug.split([' ', '{']).next().unwrap_or_default();
+                match drops.iter_mut().find(|(w, _)| w == why) {
+                    Some((_, c)) => *c += 1,
+                    None => drops.push((why.to_string(), 1)),
+                }
+            }
+        }
+    }
+    drops
+}
+
+/// Drops as `reason count, …` (`none` if there were none).
+fn drops_text(drops: &[(String, usize)]) -> String {
+    if drops.is_empty() {
+        return "none".to_string();
+    }
+    drops
+        .iter()
+        .map(|(why, n)| format!("{why} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Messages for `destination` in a node's store.
@@ -294,7 +306,7 @@ impl Default for BroadcastConfig {
 }
 
 /// What the broadcast scenario saw.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BroadcastReport {
     /// Broadcasts sent.
     pub broadcasts: usize,
@@ -302,6 +314,11 @@ pub struct BroadcastReport {
     pub mean_reach: f64,
     /// The worst single broadcast's reach.
     pub worst_reach: f64,
+    /// The worst broadcast's number (from 0), origin and the origin's
+    /// degree in the graph.
+    pub worst: (usize, usize, usize),
+    /// The worst broadcast's drop events, by reason.
+    pub worst_drops: Vec<(String, usize)>,
     /// Channel frames over broadcasts x nodes (naive flooding: 1).
     pub tx_per_node: f64,
     /// The flood window and threshold used.
@@ -311,15 +328,21 @@ pub struct BroadcastReport {
 impl BroadcastReport {
     /// The report as text lines.
     pub fn lines(&self) -> Vec<String> {
-        vec![format!(
-            "broadcast: {} broadcasts, mean reach {:.2}% (worst {:.2}%), {:.3} channel transmissions per node per broadcast (window {} ms, threshold {})",
+        vec![
+            format!(
+            "broadcast: {} broadcasts, mean reach {:.2}% (worst {:.2}%: broadcast {} from node {} of degree {}), {:.3} channel transmissions per node per broadcast (window {} ms, threshold {})",
             self.broadcasts,
             100.0 * self.mean_reach,
             100.0 * self.worst_reach,
+            self.worst.0,
+            self.worst.1,
+            self.worst.2,
             self.tx_per_node,
             self.flood.0,
             self.flood.1
-        )]
+        ),
+            format!("worst broadcast's drops: {}", drops_text(&self.worst_drops)),
+        ]
     }
 }
 
@@ -329,6 +352,7 @@ const CHANNEL_KEY: [u8; 32] = [0xb7; 32];
 /// Every node joins one channel; broadcasts from random origins.
 pub fn broadcast(config: &BroadcastConfig) -> Result<(Outcome, BroadcastReport)> {
     let mut network = build(&config.network)?;
+    let degrees: Vec<usize> = network.topology.neighbours().iter().map(Vec::len).collect();
     let sim = &mut network.sim;
     let n = sim.len();
     if n < 2 || config.broadcasts == 0 {
@@ -347,7 +371,8 @@ pub fn broadcast(config: &BroadcastConfig) -> Result<(Outcome, BroadcastReport)>
     run(sim, announces, config.warmup_ms)?;
     sim.log_events();
     let baseline = sim.stats();
-    let (mut delivered, mut worst) = (0usize, 1.0f64);
+    let (mut delivered, mut worst_reach, mut worst) = (0usize, f64::INFINITY, (0, 0, 0));
+    let mut worst_drops = Vec::new();
     for k in 0..config.broadcasts as u64 {
         let at = config.warmup_ms + 1 + k * config.interval_ms;
         sim.run_until(at);
@@ -362,13 +387,19 @@ pub fn broadcast(config: &BroadcastConfig) -> Result<(Outcome, BroadcastReport)>
             .filter(|(_, _, e)| matches!(e, Event::ChannelReceived { message_id, .. } if *message_id == id))
             .count();
         delivered += got;
-        worst = worst.min(got as f64 / (n - 1) as f64);
+        let reach = got as f64 / (n - 1) as f64;
+        if reach < worst_reach {
+            (worst_reach, worst) = (reach, (k as usize, origin, degrees[origin]));
+            worst_drops = drops_for(&sim.events()[from..], &channel.as_address());
+        }
     }
     let frames = sim.stats().since(&baseline).frames_of(MessageType::Channel);
     let report = BroadcastReport {
         broadcasts: config.broadcasts,
         mean_reach: delivered as f64 / (config.broadcasts * (n - 1)) as f64,
-        worst_reach: worst,
+        worst_reach,
+        worst,
+        worst_drops,
         tx_per_node: frames as f64 / (config.broadcasts * n) as f64,
         flood: (
             config.network.flood.window_ms,
