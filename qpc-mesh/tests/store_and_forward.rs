@@ -342,13 +342,13 @@ fn hostile_state_bytes_are_refused() {
     assert_eq!(err.class(), "trailing_bytes");
 }
 
+/// What `converse` saw: each datagram (sender, bytes) and event (node,
+/// event).
+type Conversation = (Vec<(usize, Vec<u8>)>, Vec<(usize, Event)>);
+
 /// Delivers the wire transmits of `a` and `b` to each other until both
-/// are quiet; returns each datagram (sender, bytes) and event (node, event).
-fn converse(
-    a: &mut MeshNode,
-    b: &mut MeshNode,
-    now: u64,
-) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, Event)>) {
+/// are quiet.
+fn converse(a: &mut MeshNode, b: &mut MeshNode, now: u64) -> Conversation {
     let (mut datagrams, mut events) = (Vec::new(), Vec::new());
     loop {
         let (to_b, from_a) = drain(a);
