@@ -155,14 +155,18 @@ impl MeshNode {
             self.store.remove(&key);
             return;
         }
-        self.store.set_custody(
-            &key,
-            Custody::AwaitingHopAck {
-                next_hop,
-                attempts,
-                retry_at: now.saturating_add(wait),
-            },
-        );
+        self.await_hop_ack(key, next_hop, attempts, now.saturating_add(wait));
+    }
+
+    /// The stored message `key` waits for `next_hop`'s HopAck until
+    /// `retry_at`.
+    fn await_hop_ack(&mut self, key: StoreKey, next_hop: Neighbour, attempts: u8, retry_at: u64) {
+        let custody = Custody::AwaitingHopAck {
+            next_hop,
+            attempts,
+            retry_at,
+        };
+        self.store.set_custody(&key, custody);
     }
 
     /// How long to wait for the HopAck of a `len`-byte datagram on `link`
@@ -218,14 +222,7 @@ impl MeshNode {
             LinkReport::Queued => self.config.link_queue_timeout_ms,
             LinkReport::Sent => self.hop_ack_wait(link, super::MIN_MTU),
         };
-        self.store.set_custody(
-            &key,
-            Custody::AwaitingHopAck {
-                next_hop,
-                attempts,
-                retry_at: now.saturating_add(wait),
-            },
-        );
+        self.await_hop_ack(key, next_hop, attempts, now.saturating_add(wait));
     }
 
     /// Puts a stored message back to awaiting a route and sends a path
