@@ -85,6 +85,7 @@ mod lora;
 mod mesh;
 mod mls;
 mod node;
+mod node_sessions;
 pub mod opaque;
 mod pqxx;
 pub mod seeds;

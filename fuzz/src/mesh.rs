@@ -14,7 +14,7 @@ use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
 use qpc_mesh::envelope::{Envelope, HopId};
 use qpc_mesh::key_request::KeyResponse;
 use qpc_mesh::message::Message;
-use qpc_mesh::node::{LinkConfig, MeshNode, NodeConfig};
+use qpc_mesh::node::{Event, LinkConfig, MeshNode, NodeConfig};
 use qpc_mesh::path_request::PathResponse;
 use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::{
@@ -25,6 +25,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
+use crate::node_sessions::SessionPeers;
 use crate::{
     ed25519_is_canonical, mlkem_key_is_reduced, spec_address, x25519_is_low_order,
     ED25519_SMALL_ORDER,
@@ -490,7 +491,7 @@ pub fn mesh_routing(data: &[u8]) {
 }
 
 /// The node target's links: a shared LoRa-like link and a point-to-point one.
-const NODE_LINKS: [(u16, usize, u8, bool); 2] = [(0, 222, 9, true), (1, 1500, 1, false)];
+const NODE_LINKS: [(u16, usize, u8, bool); 2] = [(0, 222, 9, true), (1, 4096, 1, false)];
 /// The node target's bound on pending transmits and events (small, so that
 /// the bound is reached).
 pub const NODE_MAX_PENDING: usize = 8;
@@ -552,20 +553,28 @@ fn fuzz_node() -> MeshNode {
 /// a control byte: bits 0-1 the link (2 and 3 are unknown links), bit 2 a
 /// timer call before the datagram, bits 4-7 time advancing in seconds; then
 /// a length byte `n` and, if bit 3 is set, a [`genuine_message`] spec of
-/// `n` bytes, else a raw datagram of `n` bytes. Properties: nothing panics;
+/// `n` bytes (a [`SessionPeers::message`] spec if its first byte has bit 3
+/// set), else a raw datagram of `n` bytes. Properties: nothing panics;
 /// every transmit decodes (and verifies) as a message and fits its link's
 /// MTU; at most [`NODE_MAX_PENDING`] transmits and events wait; the table
 /// stays within its capacity; after a timer call the next timeout is in the
 /// future; the store stays within its bounds; the exported state restores
-/// to a node that exports the same bytes. The node starts with a message of
-/// its own to identity 1 in flight, so that its store and receipt tracking
-/// are exercised.
+/// to a node that exports the same bytes (the same length once sessions,
+/// whose reserved counters move on, are in it); every Data the node seals
+/// opens at its peer. The node starts with a message of its own to
+/// identity 1 in flight and an establishment with identity 2, so that its
+/// store, receipt tracking and sessions are exercised; each established
+/// session is sent a message, and the state is exported after every
+/// datagram, as a driver does.
 pub fn mesh_node(data: &[u8]) {
     let mut node = fuzz_node();
     let mut now = 1u64;
     node.announce(now).expect("first announce");
     node.send(mesh_identities()[1].public(), b"fuzz", now)
         .expect("one message fits");
+    node.open_session(mesh_identities()[2].public(), now)
+        .expect("a session may be opened");
+    let mut peers = SessionPeers::new();
     let mut rest = data;
     while let [control, len, tail @ ..] = rest {
         let n = usize::from(*len).min(tail.len());
@@ -580,7 +589,11 @@ pub fn mesh_node(data: &[u8]) {
             );
         }
         let datagram = if control & 0x08 != 0 {
-            match genuine_message(body) {
+            let genuine = match body.first() {
+                Some(kind) if kind & 0x08 != 0 => peers.message(&body[1..]),
+                _ => genuine_message(body),
+            };
+            match genuine {
                 Some(d) => d,
                 None => continue,
             }
@@ -601,20 +614,37 @@ pub fn mesh_node(data: &[u8]) {
                 .expect("a configured link")
                 .1;
             assert!(t.bytes.len() <= mtu);
+            peers.observe(&t.bytes);
             if let Err(e) = Message::decode(Bytes::from(t.bytes)) {
                 panic!("the node sent an invalid datagram: {e}");
             }
         }
         assert!(transmits <= NODE_MAX_PENDING);
-        let events = std::iter::from_fn(|| node.poll_event()).count();
-        assert!(events <= NODE_MAX_PENDING);
+        let events: Vec<Event> = std::iter::from_fn(|| node.poll_event()).collect();
+        assert!(events.len() <= NODE_MAX_PENDING);
+        for event in events {
+            if let Event::SessionEstablished { peer } = event {
+                let identity = mesh_identities()
+                    .iter()
+                    .find(|i| i.public().address() == peer)
+                    .expect("a fixture peer");
+                // Refused only when every receipt place is taken.
+                let _ = node.send(identity.public(), b"in session", now);
+            }
+        }
+        node.export_state().expect("state encodes");
         assert!(node.routing_table().len() <= ROUTING_CONFIG.capacity);
         let store = node.store();
         assert!(store.len() <= NODE_STORE.max_messages && store.bytes() <= NODE_STORE.max_bytes);
     }
     let state = node.export_state().expect("state encodes");
     let mut rng = ChaCha20Rng::from_seed([0x77; 32]);
-    let restored = MeshNode::restore(fuzz_identity(), fuzz_node_config(), &state, &mut rng)
+    let mut restored = MeshNode::restore(fuzz_identity(), fuzz_node_config(), &state, &mut rng)
         .expect("an exported state restores");
-    assert_eq!(restored.export_state().expect("state encodes"), state);
+    let again = restored.export_state().expect("state encodes");
+    if node.sessions() == 0 {
+        assert_eq!(again, state);
+    } else {
+        assert_eq!(again.len(), state.len());
+    }
 }

@@ -107,9 +107,12 @@ impl MessageType {
     }
 
     /// Whether messages of this type are data that is stored and forwarded
-    /// with custody hand-off (§12).
+    /// with custody hand-off (§12; Session messages since §12.7).
     pub const fn is_data(self) -> bool {
-        matches!(self, MessageType::Sealed | MessageType::Receipt)
+        matches!(
+            self,
+            MessageType::Sealed | MessageType::Receipt | MessageType::Session
+        )
     }
 }
 

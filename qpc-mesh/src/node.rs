@@ -10,12 +10,16 @@
 //! sealed-sender credentials; they are stored and forwarded with custody
 //! hand-off and confirmed by receipts (§12, the `data` submodule), and the
 //! node's durable state is exported with [`MeshNode::export_state`]
-//! (§12.5, the `persist` submodule). Broadcast channels (§13) are joined
+//! (§12.5, the `persist` submodule). Pairwise sessions (`spec/12` part A)
+//! are opened with [`MeshNode::open_session`] and then carry what
+//! [`MeshNode::send`] sends to that peer (§12.7, the `session`
+//! submodule). Broadcast channels (§13) are joined
 //! with [`MeshNode::join_channel`]. Fragmentation is not here yet: a
 //! datagram larger than a link's MTU is dropped with an event.
 
 mod data;
 mod persist;
+mod session;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -93,6 +97,10 @@ pub struct NodeConfig {
     /// (at least 1), on top of four airtimes of the datagram at the link's
     /// bitrate (§12.1 S1).
     pub hop_ack_timeout_ms: u64,
+    /// How long a data message waits for its HopAck while the link reports
+    /// its frames queued ([`MeshNode::handle_link_report`], §12.1 S1a), ms
+    /// (at least 1): a bound for a link that never reports it sent.
+    pub link_queue_timeout_ms: u64,
     /// Transmissions to one next hop before its route is taken as broken
     /// (at least 1).
     pub hop_attempts: u8,
@@ -112,6 +120,12 @@ pub struct NodeConfig {
     pub neighbours: NeighbourConfig,
     /// Channels that may be joined at once.
     pub max_channels: usize,
+    /// Pairwise sessions held at once, established or being established
+    /// (0..=65535; 0: none are opened or accepted, §12.7).
+    pub max_sessions: usize,
+    /// How long an establishment waits for its Response before a fresh
+    /// Init, ms (at least 1).
+    pub session_retry_ms: u64,
     /// Deliveries each channel remembers to refuse replays (§13.4 C7).
     pub channel_replay_window: usize,
 }
@@ -129,6 +143,7 @@ impl Default for NodeConfig {
             announce_interval_ms: 15 * 60 * 1000,
             store: StoreConfig::default(),
             hop_ack_timeout_ms: 2_000,
+            link_queue_timeout_ms: 2 * 3_600_000,
             hop_attempts: 4,
             path_retry_ms: 30_000,
             retry: RetryPolicy::default(),
@@ -138,6 +153,8 @@ impl Default for NodeConfig {
             neighbours: NeighbourConfig::default(),
             max_channels: 8,
             channel_replay_window: 256,
+            max_sessions: 8,
+            session_retry_ms: 600_000,
         }
     }
 }
@@ -147,15 +164,18 @@ impl NodeConfig {
         if self.hop_limit > MAX_HOP_LIMIT
             || self.max_pending == 0
             || self.hop_ack_timeout_ms == 0
+            || self.link_queue_timeout_ms == 0
             || self.hop_attempts == 0
             || self.path_retry_ms == 0
             || !(1..=STATE_MAX_ENTRIES).contains(&self.max_outstanding)
             || !(1..=STATE_MAX_ENTRIES).contains(&self.received_capacity)
             || self.store.max_messages > STATE_MAX_ENTRIES
             || self.channel_replay_window == 0
+            || self.max_sessions > STATE_MAX_ENTRIES
+            || self.session_retry_ms == 0
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts, attempts and channel replay window at least 1; outstanding, received and stored messages 1..=65535",
+                "hop limit at most 15; pending, timeouts, attempts and channel replay window at least 1; outstanding, received and stored messages 1..=65535, sessions at most 65535",
             ));
         }
         self.store.validate()
@@ -284,6 +304,22 @@ pub enum Event {
         /// The content.
         content: Bytes,
     },
+    /// A pairwise session with `peer` is established (`spec/12` §A.3):
+    /// [`MeshNode::send`] to it now uses the session.
+    SessionEstablished {
+        /// The peer.
+        peer: Address,
+    },
+    /// No Response came to our establishments with `peer`.
+    SessionFailed {
+        /// The peer.
+        peer: Address,
+    },
+    /// The session with `peer` was pushed out to make room (§12.7).
+    SessionEvicted {
+        /// The peer.
+        peer: Address,
+    },
 }
 
 /// What sending and opening messages needs (`spec/05`).
@@ -339,6 +375,7 @@ pub struct MeshNode {
     by_receipt_id: BTreeMap<[u8; 8], MessageHandle>,
     next_handle: u64,
     received: VecDeque<ReceivedDigest>,
+    sessions: session::SessionTable,
 }
 
 impl MeshNode {
@@ -354,6 +391,8 @@ impl MeshNode {
         config.validate()?;
         let mut seed = [0; 32];
         rng.fill_bytes(&mut seed);
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let first_tag = (rand_core::Rng::next_u32(&mut rng) & 0xffff) as u16;
         let address = identity.public().address();
         Ok(MeshNode {
             table: RoutingTable::new(address, config.routing)?,
@@ -373,7 +412,7 @@ impl MeshNode {
             events: VecDeque::new(),
             events_lost: 0,
             next_announce: None,
-            rng: ChaCha20Rng::from_seed(seed),
+            rng,
             store: MessageStore::new(config.store)?,
             messaging: None,
             tracker: DeliveryTracker::new(config.retry, config.max_outstanding)?,
@@ -381,6 +420,7 @@ impl MeshNode {
             by_receipt_id: BTreeMap::new(),
             next_handle: 0,
             received: VecDeque::new(),
+            sessions: session::SessionTable::new(first_tag),
         })
     }
 
@@ -550,6 +590,7 @@ impl MeshNode {
         self.table.handle_timeout(now);
         self.store_timeout(now);
         self.delivery_timeout(now);
+        self.session_timeout(now);
         if self.next_announce.is_some_and(|due| due <= now) && self.announce(now).is_err() {
             self.next_announce = None;
             self.push_event(Event::Dropped {
@@ -567,10 +608,19 @@ impl MeshNode {
         let store = self.store.poll_timeout();
         let tracker = self.tracker.poll_timeout();
         let flood = self.flood_scheduler.poll_timeout();
-        [table, scheduler, store, tracker, flood, self.next_announce]
-            .into_iter()
-            .flatten()
-            .min()
+        let sessions = self.sessions.poll_timeout();
+        [
+            table,
+            scheduler,
+            store,
+            tracker,
+            flood,
+            sessions,
+            self.next_announce,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next datagram to send.
@@ -721,8 +771,16 @@ impl MeshNode {
                 self.on_channel(link, packet, now);
                 Ok(())
             }
+            Message::Session(packet) => {
+                let envelope = Envelope {
+                    header: packet.header,
+                    body: packet.body,
+                };
+                self.on_data(link, envelope, custody, now);
+                Ok(())
+            }
             // Not wired into the node yet (spec/12-mls-lite.md): dropped.
-            Message::Session(_) | Message::GroupLite(_) => Ok(()),
+            Message::GroupLite(_) => Ok(()),
         }
     }
 

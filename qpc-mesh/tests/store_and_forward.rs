@@ -47,7 +47,7 @@ fn enable(node: &mut MeshNode, i: u8) {
 
 fn add_links(node: &mut MeshNode) {
     let link = |shared| LinkConfig {
-        mtu: 2048,
+        mtu: 4096,
         cost: 9,
         budget: AirtimeBudget::two_percent(50_000),
         shared,
@@ -301,7 +301,7 @@ fn a_restarted_sender_keeps_its_store_and_its_receipts() {
     s.run_until(5_000);
     assert_eq!(s.node(0).store().len(), 1);
 
-    let state = s.node(0).export_state().unwrap();
+    let state = s.with_node(0, |n, _, _| n.export_state()).unwrap();
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let mut restarted = MeshNode::restore(identity(0), config(), &state, &mut rng).unwrap();
     enable(&mut restarted, 0);
@@ -333,11 +333,117 @@ fn hostile_state_bytes_are_refused() {
         assert!(MeshNode::restore(identity(0), config(), &state[..cut], &mut rng).is_err());
     }
     let mut version = state.clone();
-    version[0] = 2;
+    version[0] = 3;
     let err = MeshNode::restore(identity(0), config(), &version, &mut rng).unwrap_err();
     assert_eq!(err.class(), "unknown_version");
     let mut trailing = state;
     trailing.push(0);
     let err = MeshNode::restore(identity(0), config(), &trailing, &mut rng).unwrap_err();
     assert_eq!(err.class(), "trailing_bytes");
+}
+
+/// What `converse` saw: each datagram (sender, bytes) and event (node,
+/// event).
+type Conversation = (Vec<(usize, Vec<u8>)>, Vec<(usize, Event)>);
+
+/// Delivers the wire transmits of `a` and `b` to each other until both
+/// are quiet.
+fn converse(a: &mut MeshNode, b: &mut MeshNode, now: u64) -> Conversation {
+    let (mut datagrams, mut events) = (Vec::new(), Vec::new());
+    loop {
+        let (to_b, from_a) = drain(a);
+        let (to_a, from_b) = drain(b);
+        events.extend(from_a.into_iter().map(|e| (0, e)));
+        events.extend(from_b.into_iter().map(|e| (1, e)));
+        if to_a.is_empty() && to_b.is_empty() {
+            return (datagrams, events);
+        }
+        for t in to_b.into_iter().filter(|t| t.link == WIRE) {
+            datagrams.push((0, t.bytes.clone()));
+            b.handle_datagram(WIRE, t.bytes.into(), now);
+        }
+        for t in to_a.into_iter().filter(|t| t.link == WIRE) {
+            datagrams.push((1, t.bytes.clone()));
+            a.handle_datagram(WIRE, t.bytes.into(), now);
+        }
+    }
+}
+
+#[test]
+fn a_session_carries_messages_both_ways_and_survives_a_restart() {
+    let (mut a, mut b) = neighbours();
+    let (a_addr, b_addr) = (a.address(), b.address());
+    a.open_session(&b.identity().clone(), 10).unwrap();
+    let (datagrams, events) = converse(&mut a, &mut b, 10);
+    // Init (2505 B) and Response (1163 B), each HopAcked (22 B).
+    let lens: Vec<usize> = datagrams.iter().map(|d| d.1.len()).collect();
+    assert_eq!(lens, [2505, 22, 1163, 22]);
+    assert!(events.contains(&(0, Event::SessionEstablished { peer: b_addr })));
+    assert!(events.contains(&(1, Event::SessionEstablished { peer: a_addr })));
+    // Sealing waits for counters a persisted state reserved (spec/12 §A.7).
+    let b_state = b.export_state().unwrap();
+    a.export_state().unwrap();
+
+    let handle = a.send(&b.identity().clone(), b"hello", 20).unwrap();
+    let (datagrams, events) = converse(&mut a, &mut b, 20);
+    // Data: 22 + 1 + 2 + (17 + 5) + 16 = 63 B; HopAck; receipt; HopAck.
+    let first = Envelope::decode(Bytes::from(datagrams[0].1.clone())).unwrap();
+    assert_eq!(first.header.message_type, MessageType::Session);
+    assert_eq!(datagrams[0].1.len(), 63);
+    let received = events.iter().find_map(|(n, e)| match e {
+        Event::Received { from, content, .. } if *n == 1 => Some((*from, content.clone())),
+        _ => None,
+    });
+    assert_eq!(received, Some((a_addr, Bytes::from_static(b"hello"))));
+    assert!(events.contains(&(0, Event::DeliveryConfirmed { handle })));
+
+    // b restarts from its state: the session goes on, both ways.
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let mut b = MeshNode::restore(identity(1), config(), &b_state, &mut rng).unwrap();
+    add_links(&mut b);
+    enable(&mut b, 1);
+    assert!(b.has_session(&a_addr));
+    b.export_state().unwrap();
+    let reply = b.send(&a.identity().clone(), b"hi back", 30).unwrap();
+    let (datagrams, events) = converse(&mut a, &mut b, 30);
+    // Routes are not kept: b asks for a path, then sends in the session.
+    let kinds: Vec<MessageType> = datagrams
+        .iter()
+        .filter(|d| d.0 == 1)
+        .map(|d| {
+            Envelope::decode(Bytes::from(d.1.clone()))
+                .unwrap()
+                .header
+                .message_type
+        })
+        .collect();
+    assert_eq!(kinds[0], MessageType::PathRequest);
+    assert!(kinds.contains(&MessageType::Session) && !kinds.contains(&MessageType::Sealed));
+    assert!(events.iter().any(|(n, e)| *n == 0
+        && matches!(e, Event::Received { content, .. } if &content[..] == b"hi back")));
+    assert!(events.contains(&(1, Event::DeliveryConfirmed { handle: reply })));
+}
+
+#[test]
+fn a_full_session_table_pushes_out_the_least_recently_used() {
+    let (mut a, mut b) = neighbours();
+    let b_addr = b.address();
+    a.open_session(&b.identity().clone(), 10).unwrap();
+    converse(&mut a, &mut b, 10);
+    assert!(a.has_session(&b_addr));
+    let mut one = config();
+    one.max_sessions = 1;
+    let state = a.export_state().unwrap();
+    let mut rng = ChaCha20Rng::from_seed([5; 32]);
+    let mut a = MeshNode::restore(identity(0), one, &state, &mut rng).unwrap();
+    add_links(&mut a);
+    a.open_session(&identity(2).public().clone(), 20).unwrap();
+    let (_, events) = drain(&mut a);
+    assert!(events.contains(&Event::SessionEvicted { peer: b_addr }));
+    assert!(!a.has_session(&b_addr));
+    // The one place now waits for a Response: a further one is refused.
+    let err = a
+        .open_session(&identity(3).public().clone(), 21)
+        .unwrap_err();
+    assert_eq!(err.class(), "full");
 }

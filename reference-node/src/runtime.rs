@@ -416,6 +416,12 @@ impl Driver {
             while let Some(event) = radio.link.poll_event() {
                 tracing::debug!(?event, "radio link");
             }
+            // The HopAck timers run from when a datagram went on air
+            // (spec/10 §12.1 S1a).
+            while let Some((report, datagram)) = radio.link.poll_report() {
+                self.mesh
+                    .handle_link_report(LORA_LINK, report, &datagram, now);
+            }
         }
         for (reply, answer) in self.replies.drain(..) {
             let _ = reply.send(answer);

@@ -7,7 +7,10 @@
 //! - `accept`: an Init the responder must refuse (§A.3 A1–A7);
 //! - `transcript`: an establishment, then steps — seal, open (in order,
 //!   lost, reordered, replayed, tampered, too far ahead), resume, export and
-//!   restore — with the datagram or outcome each must produce.
+//!   restore — with the datagram or outcome each must produce;
+//! - `node_session`: the same inside two `MeshNode`s (§A.15): every
+//!   datagram on their link while one opens a session and sends a message
+//!   in it (the `node` submodule).
 //!
 //! The seeded generator (`rng_seed`, ChaCha20) fixes the randomness the
 //! reference draws; an independent implementation needs only the recorded
@@ -24,6 +27,9 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::{expect_eq, expect_error, HexBytes, Vector};
+
+mod node;
+pub use node::{NodeSession, WireDatagram};
 
 /// The `protocol` field of `lora_session.json`.
 pub const PROTOCOL: &str = "qpc-mesh-lora-session";
@@ -197,6 +203,8 @@ pub enum LoraSessionCase {
         /// The steps, in order.
         steps: Vec<Step>,
     },
+    /// Two nodes, a session and a message: the datagrams on their link.
+    NodeSession(NodeSession),
 }
 
 fn seed32(b: &HexBytes) -> Result<[u8; 32], String> {
@@ -423,6 +431,7 @@ impl Vector for LoraSessionVector {
     fn check(&self) -> Result<(), String> {
         match &self.case {
             LoraSessionCase::Establish(e) => reestablish(e).map(|_| ()),
+            LoraSessionCase::NodeSession(v) => node::check(v),
             LoraSessionCase::Accept {
                 responder,
                 init,
@@ -735,6 +744,14 @@ pub fn generate() -> String {
         "transcript-recovery",
         "a restart from an export, a resumption with its answer, and a lost Resume caught up by Data",
         transcript(make(3), recovery_steps),
+    ));
+    let seeds = [HexBytes(vec![0x0a; 32]), HexBytes(vec![0x0b; 32])];
+    let session = node::run(alice(), bob(), seeds, 7, HexBytes(b"hello".to_vec()))
+        .expect("the nodes establish and deliver");
+    out.push(vector(
+        "node-session",
+        "two MeshNodes on a point-to-point link: alice opens a session with bob and sends \"hello\" in it; Init, Response, Data and Receipt, each HopAcked",
+        LoraSessionCase::NodeSession(session),
     ));
     crate::checked_file(PROTOCOL, "spec/12-mls-lite.md", out)
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qpc_mesh::flood::FloodConfig;
 use qpc_mesh::sim::lora_line::{lora_line, LoraLineConfig};
+use qpc_mesh::sim::lora_session::{lora_session, LoraSessionConfig};
 use qpc_mesh::sim::recovery::{self, BroadcastConfig, OfflineConfig};
 use qpc_mesh::sim::scenario::{self, NetworkConfig, Outcome, ScaleConfig, Shape, UnicastConfig};
 use qpc_mesh::sim::topology::EdgeConfig;
@@ -102,6 +103,29 @@ enum Scenario {
         loss: f64,
         /// Content bytes.
         #[arg(long, default_value_t = 1024)]
+        content: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// A pairwise session between the ends of a LoRa line (EU868 g3):
+    /// key fetch, establishment, messages each way, one sealed for
+    /// comparison.
+    LoraSession {
+        /// Spreading factor (7..=12).
+        #[arg(long, default_value_t = 7)]
+        sf: u8,
+        /// Hops (nodes: hops + 1).
+        #[arg(long, default_value_t = 3)]
+        hops: usize,
+        /// Loss per frame and receiver (0..=1).
+        #[arg(long, default_value_t = 0.1)]
+        loss: f64,
+        /// Messages in the session.
+        #[arg(long, default_value_t = 4)]
+        messages: usize,
+        /// Content bytes of each.
+        #[arg(long, default_value_t = 16)]
         content: usize,
         /// Seed.
         #[arg(long, default_value_t = 1)]
@@ -221,6 +245,34 @@ fn run(cli: Cli) -> Result<(), String> {
                 ..LoraLineConfig::default()
             };
             let report = lora_line(&config).map_err(|e| e.to_string())?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            println!("wall time {:.2} s", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        Scenario::LoraSession {
+            sf,
+            hops,
+            loss,
+            messages,
+            content,
+            seed,
+        } => {
+            let defaults = LoraSessionConfig::default();
+            let config = LoraSessionConfig {
+                line: LoraLineConfig {
+                    spreading_factor: *sf,
+                    hops: *hops,
+                    loss_permille: permille(*loss)?,
+                    seed: *seed,
+                    ..defaults.line
+                },
+                messages: *messages,
+                content_len: *content,
+                ..defaults
+            };
+            let report = lora_session(&config).map_err(|e| e.to_string())?;
             for line in report.lines() {
                 println!("{line}");
             }

@@ -90,6 +90,7 @@ pub enum Repeat {
 struct Sent {
     tag: u16,
     sent_ms: u64,
+    datagram: Bytes,
     frames: Vec<Bytes>,
     repeats: u8,
 }
@@ -132,6 +133,7 @@ impl Fragmenter {
             self.retained.push_back(Sent {
                 tag: self.next_tag,
                 sent_ms: now,
+                datagram: datagram.clone(),
                 frames: frames.clone(),
                 repeats: 0,
             });
@@ -161,6 +163,24 @@ impl Fragmenter {
                 .map(|i| sent.frames[usize::from(i)].clone())
                 .collect(),
         )
+    }
+
+    /// The datagram retained under `tag`, if any.
+    pub fn datagram(&self, tag: u16) -> Option<Bytes> {
+        self.sent(tag).map(|s| s.datagram.clone())
+    }
+
+    /// The last frame of the datagram under `tag` went on air at `now`:
+    /// its retention time starts again (spec §6.6), so that a NACK after a
+    /// long wait for the duty-cycle budget still finds it.
+    pub fn restart_retention(&mut self, tag: u16, now: u64) {
+        if let Some(sent) = self.retained.iter_mut().find(|s| s.tag == tag) {
+            sent.sent_ms = now;
+        }
+    }
+
+    fn sent(&self, tag: u16) -> Option<&Sent> {
+        self.retained.iter().find(|s| s.tag == tag)
     }
 
     /// Forgets datagrams older than the retention time.

@@ -6,7 +6,9 @@
 //! Nothing is lost silently: a datagram the link cannot take is refused
 //! with an error and nothing of it is queued; a repeat or NACK that finds
 //! the queue full, a datagram the reassembler gives up on, and a wait for
-//! the duty-cycle budget are each a [`LoraLinkEvent`].
+//! the duty-cycle budget are each a [`LoraLinkEvent`]. What became of each
+//! datagram the link took is a [`LinkReport`]: queued, then sent once its
+//! last frame went to the radio (again after repeats answering a NACK).
 
 use std::collections::VecDeque;
 
@@ -79,6 +81,26 @@ pub enum LoraLinkEvent {
     },
 }
 
+/// What became of a datagram the link took (spec §6.7), for the mesh
+/// node's HopAck timer (`spec/10` §12.1 S1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkReport {
+    /// Its frames wait in the queue (the datagram was taken, or repeats of
+    /// it answering a NACK were queued).
+    Queued,
+    /// The last of its queued frames was handed to the radio.
+    Sent,
+}
+
+/// A datagram some of whose frames still wait in the queue.
+#[derive(Debug, Clone)]
+struct InFlight {
+    /// Its fragment tag; `None` for a whole frame.
+    tag: Option<u16>,
+    datagram: Bytes,
+    queued: usize,
+}
+
 /// One LoRa radio's link engine.
 #[derive(Debug, Clone)]
 pub struct LoraLink {
@@ -88,6 +110,8 @@ pub struct LoraLink {
     queue_capacity: usize,
     mtu: usize,
     events: VecDeque<LoraLinkEvent>,
+    in_flight: VecDeque<InFlight>,
+    reports: VecDeque<(LinkReport, Bytes)>,
 }
 
 impl LoraLink {
@@ -109,6 +133,8 @@ impl LoraLink {
             queue_capacity: config.queue_capacity,
             mtu,
             events: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            reports: VecDeque::new(),
         })
     }
 
@@ -145,7 +171,13 @@ impl LoraLink {
         if self.queue.len() + self.frames_for(datagram.len()) > self.queue_capacity {
             return Err(Error::QueueFull);
         }
-        let mut frames = self.fragmenter.send(now, datagram)?.into_iter();
+        let frames = self.fragmenter.send(now, datagram)?;
+        let tag = match frames.first().map(|f| frame_kind(f)) {
+            Some(FrameKind::Fragment(tag)) => Some(tag),
+            _ => None,
+        };
+        let count = frames.len();
+        let mut frames = frames.into_iter();
         // The first frame is the longest: if it may go, every one may.
         if let Some(first) = frames.next() {
             self.queue.enqueue(priority, first)?;
@@ -153,6 +185,12 @@ impl LoraLink {
         for frame in frames {
             self.queue.enqueue(priority, frame)?;
         }
+        self.in_flight.push_back(InFlight {
+            tag,
+            datagram: datagram.clone(),
+            queued: count,
+        });
+        self.push_report(LinkReport::Queued, datagram.clone());
         Ok(())
     }
 
@@ -166,8 +204,9 @@ impl LoraLink {
             Received::Datagram(datagram) => Ok(Some(datagram)),
             Received::Stored | Received::Duplicate => Ok(None),
             Received::Nack(nack) => {
+                self.hold_in_flight(now);
                 match self.fragmenter.handle_nack(now, &nack) {
-                    Repeat::Fragments(frames) => self.enqueue_own(Priority::Data, frames),
+                    Repeat::Fragments(frames) => self.enqueue_repeats(nack.tag, frames),
                     Repeat::GaveUp { tag } => {
                         self.push_event(LoraLinkEvent::RepeatsExhausted { tag })
                     }
@@ -183,7 +222,16 @@ impl LoraLink {
     pub fn poll_transmit(&mut self, now: u64) -> Option<Bytes> {
         let frame = self.queue.poll_transmit(now);
         self.collect_queue_events();
+        if let Some(frame) = &frame {
+            self.frame_left(now, frame);
+        }
         frame
+    }
+
+    /// The next report on a datagram the link took, oldest first, with the
+    /// datagram (at most 256 pending, the oldest replaced).
+    pub fn poll_report(&mut self) -> Option<(LinkReport, Bytes)> {
+        self.reports.pop_front()
     }
 
     /// When to call [`LoraLink::poll_transmit`] or
@@ -202,6 +250,7 @@ impl LoraLink {
     /// give-ups, and forgetting old retained datagrams.
     pub fn handle_timeout(&mut self, now: u64) {
         self.reassembler.handle_timeout(now);
+        self.hold_in_flight(now);
         self.fragmenter.handle_timeout(now);
         let nacks: Vec<Bytes> = std::iter::from_fn(|| self.reassembler.poll_transmit()).collect();
         self.enqueue_own(Priority::Control, nacks);
@@ -232,8 +281,8 @@ impl LoraLink {
     }
 
     /// Queues frames the engine itself produced, or reports that they did
-    /// not fit.
-    fn enqueue_own(&mut self, priority: Priority, frames: Vec<Bytes>) {
+    /// not fit; returns how many were queued.
+    fn enqueue_own(&mut self, priority: Priority, frames: Vec<Bytes>) -> usize {
         let total = frames.len();
         let refused = frames
             .into_iter()
@@ -242,7 +291,67 @@ impl LoraLink {
         if refused > 0 {
             self.push_event(LoraLinkEvent::ControlRefused { frames: refused });
         }
-        debug_assert!(refused <= total);
+        total - refused
+    }
+
+    /// Queues the repeats answering a NACK for our datagram `tag`; the
+    /// datagram is in flight again until the last of them went out.
+    fn enqueue_repeats(&mut self, tag: u16, frames: Vec<Bytes>) {
+        let queued = self.enqueue_own(Priority::Data, frames);
+        let Some(datagram) = self.fragmenter.datagram(tag).filter(|_| queued > 0) else {
+            return;
+        };
+        match self.in_flight.iter_mut().find(|f| f.tag == Some(tag)) {
+            Some(entry) => entry.queued += queued,
+            None => self.in_flight.push_back(InFlight {
+                tag: Some(tag),
+                datagram: datagram.clone(),
+                queued,
+            }),
+        }
+        self.push_report(LinkReport::Queued, datagram);
+    }
+
+    /// A frame went to the radio: if it was the last queued one of its
+    /// datagram, the datagram is sent (and its retention starts again).
+    fn frame_left(&mut self, now: u64, frame: &Bytes) {
+        let position = match frame_kind(frame) {
+            FrameKind::Whole => self
+                .in_flight
+                .iter()
+                .position(|f| f.tag.is_none() && f.datagram[..] == frame[WHOLE_HEADER_LEN..]),
+            FrameKind::Fragment(tag) => self.in_flight.iter().position(|f| f.tag == Some(tag)),
+            FrameKind::Other => None,
+        };
+        let Some(position) = position else {
+            return;
+        };
+        let entry = &mut self.in_flight[position];
+        entry.queued = entry.queued.saturating_sub(1);
+        if entry.queued > 0 {
+            return;
+        }
+        if let Some(entry) = self.in_flight.remove(position) {
+            if let Some(tag) = entry.tag {
+                self.fragmenter.restart_retention(tag, now);
+            }
+            self.push_report(LinkReport::Sent, entry.datagram);
+        }
+    }
+
+    /// A datagram whose frames still wait in the queue is not forgotten:
+    /// its retention starts when the last of them goes (spec §6.6).
+    fn hold_in_flight(&mut self, now: u64) {
+        for tag in self.in_flight.iter().filter_map(|f| f.tag) {
+            self.fragmenter.restart_retention(tag, now);
+        }
+    }
+
+    fn push_report(&mut self, report: LinkReport, datagram: Bytes) {
+        if self.reports.len() == MAX_PENDING_EVENTS {
+            self.reports.pop_front();
+        }
+        self.reports.push_back((report, datagram));
     }
 
     fn collect_queue_events(&mut self) {
@@ -256,6 +365,21 @@ impl LoraLink {
             self.events.pop_front();
         }
         self.events.push_back(event);
+    }
+}
+
+/// What a queued frame carries, read from its first bytes (spec §6.1).
+enum FrameKind {
+    Whole,
+    Fragment(u16),
+    Other,
+}
+
+fn frame_kind(frame: &[u8]) -> FrameKind {
+    match (frame.first().map(|b| b >> 6), frame.get(1..3)) {
+        (Some(0), _) => FrameKind::Whole,
+        (Some(1), Some(tag)) => FrameKind::Fragment(u16::from_be_bytes([tag[0], tag[1]])),
+        _ => FrameKind::Other,
     }
 }
 
@@ -411,6 +535,50 @@ mod tests {
         assert!(waits > 0);
         assert!(a.queued_frames() > 0);
         assert!(a.airtime_used_ns() <= 360_000_000_000);
+    }
+
+    #[test]
+    fn a_datagram_is_reported_sent_when_its_last_frame_leaves_and_again_after_repeats() {
+        let (mut a, mut b) = (link(9, 64), link(9, 64));
+        let (big, small) = (datagram(700), datagram(40));
+        a.send(0, Priority::Data, &big).unwrap();
+        a.send(0, Priority::Control, &small).unwrap();
+        let reports = |l: &mut LoraLink| std::iter::from_fn(|| l.poll_report()).collect::<Vec<_>>();
+        assert_eq!(
+            reports(&mut a),
+            [
+                (LinkReport::Queued, big.clone()),
+                (LinkReport::Queued, small.clone())
+            ]
+        );
+        let frames = a.frames_for(big.len());
+        let mut now = 0;
+        let mut sent_after = Vec::new();
+        for i in 0..=frames {
+            let frame = loop {
+                now += 1;
+                if let Some(f) = a.poll_transmit(now) {
+                    break f;
+                }
+            };
+            for (report, d) in reports(&mut a) {
+                assert_eq!(report, LinkReport::Sent);
+                sent_after.push((i, d));
+            }
+            // Fragment 3 of the big datagram is lost.
+            if i != 3 {
+                b.handle_frame(now, 1, frame).unwrap();
+            }
+        }
+        // The whole Control frame went first, the big datagram's last
+        // fragment last.
+        assert_eq!(sent_after, [(0, small), (frames, big.clone())]);
+        b.handle_timeout(now + 60_000);
+        let nack = b.poll_transmit(now + 60_000).expect("a NACK");
+        assert_eq!(a.handle_frame(now + 60_000, 2, nack), Ok(None));
+        assert_eq!(reports(&mut a), [(LinkReport::Queued, big.clone())]);
+        assert!(a.poll_transmit(now + 120_000).is_some());
+        assert_eq!(reports(&mut a), [(LinkReport::Sent, big)]);
     }
 
     #[test]

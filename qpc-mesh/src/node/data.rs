@@ -11,11 +11,13 @@ use sha2::{Digest, Sha256};
 
 use super::{DropReason, Event, MeshNode, MessageHandle, Outgoing, ReceivedDigest};
 use crate::delivery::DeliveryEvent;
-use crate::envelope::{Envelope, Header, MessageType};
+use crate::envelope::{Envelope, Header, MessageType, HEADER_LEN, HOP_ID_LEN};
+use crate::lora::link::LinkReport;
 use crate::receipt::{HopAck, MeshData, Receipt, ReceiptKey};
 use crate::routing::{Forwarding, LinkId, Neighbour};
 use crate::store::{Custody, Eviction, StoreKey, Stored};
 use crate::{Error, Result};
+use qpc_wire::codec::Reader;
 
 /// The longest wait between path requests, as a multiple of
 /// `path_retry_ms`.
@@ -24,9 +26,12 @@ const MAX_PATH_RETRY_DOUBLINGS: u8 = 3;
 impl MeshNode {
     /// Seals `content` to `recipient` (sealed sender, `spec/05`, with a
     /// receipt key inside) and sends it: along its route with custody
-    /// hand-off, or stored while a path is requested (§12). The receipt
-    /// arrives as [`Event::DeliveryConfirmed`]; without one the message is
-    /// sent again with backoff until [`Event::DeliveryFailed`].
+    /// hand-off, or stored while a path is requested (§12). With a session
+    /// established with `recipient` (§12.7) the first copy goes in the
+    /// session instead (the same receipt key inside), if it fits. The
+    /// receipt arrives as [`Event::DeliveryConfirmed`]; without one the
+    /// message is sent again, sealed, with backoff until
+    /// [`Event::DeliveryFailed`].
     pub fn send(
         &mut self,
         recipient: &PublicIdentity,
@@ -77,7 +82,9 @@ impl MeshNode {
                 sealed: sealed.clone(),
             },
         );
-        self.originate(MessageType::Sealed, destination, sealed, now);
+        if self.send_in_session(&destination, &data, now).is_none() {
+            self.originate(MessageType::Sealed, destination, sealed, now);
+        }
         self.flush(now);
         Ok(handle)
     }
@@ -98,7 +105,7 @@ impl MeshNode {
 
     /// Stores a data message and sends it to the next hop of its route, or
     /// asks for a path when there is none (§12.1).
-    fn dispatch(&mut self, envelope: Envelope, now: u64) {
+    pub(super) fn dispatch(&mut self, envelope: Envelope, now: u64) {
         let destination = envelope.header.destination;
         let stored = Stored {
             envelope,
@@ -148,14 +155,18 @@ impl MeshNode {
             self.store.remove(&key);
             return;
         }
-        self.store.set_custody(
-            &key,
-            Custody::AwaitingHopAck {
-                next_hop,
-                attempts,
-                retry_at: now.saturating_add(wait),
-            },
-        );
+        self.await_hop_ack(key, next_hop, attempts, now.saturating_add(wait));
+    }
+
+    /// The stored message `key` waits for `next_hop`'s HopAck until
+    /// `retry_at`.
+    fn await_hop_ack(&mut self, key: StoreKey, next_hop: Neighbour, attempts: u8, retry_at: u64) {
+        let custody = Custody::AwaitingHopAck {
+            next_hop,
+            attempts,
+            retry_at,
+        };
+        self.store.set_custody(&key, custody);
     }
 
     /// How long to wait for the HopAck of a `len`-byte datagram on `link`
@@ -171,6 +182,47 @@ impl MeshNode {
         self.config
             .hop_ack_timeout_ms
             .saturating_add(airtime_ms.saturating_mul(4))
+    }
+
+    /// What became of a datagram the driver handed to `link` (§12.1 S1a,
+    /// `spec/11` §6.7): for a data message in our custody awaiting its
+    /// HopAck over `link`, if the datagram is the copy handed to that next
+    /// hop (the same header, naming it on a shared link), the timer starts
+    /// again — `link_queue_timeout_ms`
+    /// while its frames wait in the link's queue, the HopAck wait of a
+    /// [`crate::node::MIN_MTU`]-byte datagram once its last frame went to
+    /// the radio. Reports on anything else change nothing.
+    pub fn handle_link_report(
+        &mut self,
+        link: LinkId,
+        report: LinkReport,
+        datagram: &[u8],
+        now: u64,
+    ) {
+        self.advance(now);
+        let Ok(header) = Header::decode(&mut Reader::new(Bytes::copy_from_slice(
+            &datagram[..datagram.len().min(HEADER_LEN + HOP_ID_LEN)],
+        ))) else {
+            return;
+        };
+        let key = (header.destination, header.message_id);
+        let Some(Custody::AwaitingHopAck {
+            next_hop, attempts, ..
+        }) = self.store.get(&key).map(|s| s.custody)
+        else {
+            return;
+        };
+        // The copy handed to the next hop names it on a shared link; a
+        // flooded copy of the same message (§12.1 S4) names nobody.
+        let named = next_hop.hop_id.filter(|_| self.shared(link));
+        if next_hop.link != link || header.hop_id != named {
+            return;
+        }
+        let wait = match report {
+            LinkReport::Queued => self.config.link_queue_timeout_ms,
+            LinkReport::Sent => self.hop_ack_wait(link, super::MIN_MTU),
+        };
+        self.await_hop_ack(key, next_hop, attempts, now.saturating_add(wait));
     }
 
     /// Puts a stored message back to awaiting a route and sends a path
@@ -308,6 +360,7 @@ impl MeshNode {
             }
             match header.message_type {
                 MessageType::Receipt => self.on_receipt(envelope),
+                MessageType::Session => self.on_session(link, envelope, now),
                 _ => self.on_sealed_for_us(link, envelope.body, now),
             }
             return;
@@ -402,19 +455,10 @@ impl MeshNode {
                 return;
             }
         };
-        let answer = data.receipt.map(|key| (opened.sender, key));
-        self.remember_received(digest, answer.clone(), now);
-        self.push_event(Event::Received {
-            from: opened.sender,
-            timestamp_ms: opened.timestamp_ms,
-            content: data.content,
-        });
-        if let Some((from, key)) = answer {
-            self.send_receipt(from, key, now);
-        }
+        self.deliver(opened.sender, opened.timestamp_ms, data, digest, now);
     }
 
-    fn remember_received(
+    pub(super) fn remember_received(
         &mut self,
         digest: [u8; 32],
         answer: Option<(Address, ReceiptKey)>,
@@ -430,7 +474,7 @@ impl MeshNode {
         });
     }
 
-    fn send_receipt(&mut self, to: Address, key: ReceiptKey, now: u64) {
+    pub(super) fn send_receipt(&mut self, to: Address, key: ReceiptKey, now: u64) {
         let body = Bytes::copy_from_slice(&key.0);
         self.originate(MessageType::Receipt, to, body, now);
     }

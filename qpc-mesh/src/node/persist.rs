@@ -1,15 +1,19 @@
 //! A [`MeshNode`]'s durable state (`spec/10-mesh.md` §12.5): what a restart
 //! must not lose — the announce sequence, the message store, our messages
-//! awaiting receipts, and the digests of messages already delivered.
-//! Routes are not kept: they come back with the next announces.
+//! awaiting receipts, the digests of messages already delivered, and the
+//! established sessions (each exported with its next 16 send counters
+//! reserved, `spec/12` §A.7). Routes and establishments still waiting are
+//! not kept: routes come back with the next announces, establishments are
+//! opened again.
 //!
 //! ```text
-//! uint8  version = 1
+//! uint8  version = 2
 //! uint8  has_sequence; uint32 sequence          (present iff has_sequence = 1)
 //! uint64 next_handle
 //! uint16 stored;   stored   x StoredMessage
 //! uint16 outgoing; outgoing x OutgoingMessage
 //! uint16 received; received x ReceivedDigest
+//! uint16 sessions; sessions x opaque session<V>  (spec/12 §A.7 export)
 //!
 //! StoredMessage   = uint64 expires_at, uint8 custody,
 //!                   custody 0: uint64 retry_at, uint8 requests
@@ -19,7 +23,8 @@
 //!                   opaque datagram<V>   (the envelope, no hop id)
 //! OutgoingMessage = uint64 handle, [16] destination, [16] receipt_key,
 //!                   uint8 attempts, uint64 next_at, opaque sealed<V>
-//! ReceivedDigest  = [32] sha256(sealed), uint8 has_receipt,
+//! ReceivedDigest  = [32] sha256(sealed, or a session's plaintext),
+//!                   uint8 has_receipt,
 //!                   [16] sender, [16] receipt_key   (iff has_receipt = 1)
 //! ```
 
@@ -32,13 +37,17 @@ use super::{MeshNode, MessageHandle, NodeConfig, Outgoing, ReceivedDigest};
 use crate::envelope::{Envelope, HopId};
 use crate::receipt::ReceiptKey;
 use crate::routing::{LinkId, Neighbour};
+use crate::session::Session;
 use crate::store::{Custody, Stored};
 use crate::{Error, Result};
+use zeroize::Zeroizing;
 
 /// Version byte of an exported state.
-pub const STATE_VERSION: u8 = 1;
+pub const STATE_VERSION: u8 = 2;
 /// Largest datagram or sealed message a state may hold.
 const MAX_ITEM_LEN: usize = 1 << 21;
+/// Largest exported session (the skipped keys at their bound).
+const MAX_SESSION_LEN: usize = 4096;
 
 fn malformed(reason: &'static str) -> Error {
     Error::Malformed {
@@ -71,8 +80,11 @@ fn put_count(out: &mut Vec<u8>, n: usize) -> Result<()> {
 
 impl MeshNode {
     /// The durable state, to save before acting on anything the node
-    /// transmitted (the same rule as `spec/07` §9).
-    pub fn export_state(&self) -> Result<Vec<u8>> {
+    /// transmitted (the same rule as `spec/07` §9). Each established
+    /// session reserves its next 16 send counters here: between two
+    /// exports a session seals at most 16 messages, then
+    /// [`MeshNode::send`] falls back to sealed sender (`spec/12` §A.7).
+    pub fn export_state(&mut self) -> Result<Vec<u8>> {
         let mut out = vec![STATE_VERSION];
         match self.sequence {
             Some(s) => {
@@ -135,6 +147,11 @@ impl MeshNode {
                 }
                 None => out.put_u8(0),
             }
+        }
+        let sessions = self.sessions.export();
+        put_count(&mut out, sessions.len())?;
+        for session in &sessions {
+            codec::put_vl_bytes(&mut out, session)?;
         }
         Ok(out)
     }
@@ -199,6 +216,13 @@ impl MeshNode {
                 answer,
                 receipt_sent_at: 0,
             });
+        }
+        for _ in 0..count(&mut r, config.max_sessions)? {
+            let bytes = Zeroizing::new(r.vl_bytes(MAX_SESSION_LEN)?.to_vec());
+            let session = Session::restore(&bytes)?;
+            if session.peer() == node.address() || !node.sessions.restore(session) {
+                return Err(malformed("a session is repeated or not ours"));
+            }
         }
         r.finish()?;
         Ok(node)

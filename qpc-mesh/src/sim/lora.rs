@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use crate::lora::airtime::time_on_air_ns;
-use crate::lora::link::{priority_of, LoraLink, LoraLinkConfig, LoraLinkEvent};
+use crate::lora::link::{priority_of, LinkReport, LoraLink, LoraLinkConfig, LoraLinkEvent};
 use crate::node::LinkConfig;
 use crate::rebroadcast::AirtimeBudget;
 use crate::Result;
@@ -17,6 +17,8 @@ use crate::Result;
 pub struct LoraTraffic {
     /// Datagrams the node handed to the link and the link took.
     pub datagrams: u64,
+    /// Bytes of those datagrams.
+    pub datagram_bytes: u64,
     /// Datagrams the link refused (`queue_full`, `datagram_too_long`, …).
     pub refused: u64,
     /// Frames the first sending of those datagrams takes.
@@ -83,6 +85,7 @@ impl LoraPort {
         match self.link.send(now, priority_of(datagram), datagram) {
             Ok(()) => {
                 self.traffic.datagrams += 1;
+                self.traffic.datagram_bytes += datagram.len() as u64;
                 self.traffic.first_frames += self.link.frames_for(datagram.len()) as u64;
             }
             Err(_) => self.traffic.refused += 1,
@@ -111,6 +114,11 @@ impl LoraPort {
         // The queue only releases frames the profile allows.
         let airtime_ns = time_on_air_ns(self.config.profile.radio(), frame.len()).unwrap_or(0);
         Some((frame, airtime_ns.div_ceil(1_000_000)))
+    }
+
+    /// What became of the datagrams the link took, for the node.
+    pub(super) fn take_reports(&mut self) -> Vec<(LinkReport, Bytes)> {
+        std::iter::from_fn(|| self.link.poll_report()).collect()
     }
 
     /// Counts the link's events.

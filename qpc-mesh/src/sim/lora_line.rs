@@ -3,9 +3,10 @@
 //! forwarded with HopAcks, confirmed by an end-to-end receipt.
 
 use bytes::Bytes;
-use qpc_crypto::identity::Identity;
+use qpc_crypto::identity::{Identity, PublicIdentity};
 use rand_core::Rng;
 
+use super::lora::LoraTraffic;
 use super::topology::{self, EdgeConfig};
 use super::{adapter, Simulator};
 use crate::lora::link::LoraLinkConfig;
@@ -113,57 +114,115 @@ impl LoraLineReport {
     }
 }
 
+/// The line of LoRa nodes after its warm-up: every node announced once.
+pub(super) struct LoraLineNetwork {
+    pub(super) sim: Simulator,
+    pub(super) identities: Vec<PublicIdentity>,
+    pub(super) profile: LinkProfile,
+}
+
+impl LoraLineNetwork {
+    /// Builds the line of `config` and runs its warm-up.
+    pub(super) fn warmed_up(config: &LoraLineConfig) -> Result<Self> {
+        if config.hops == 0 || config.content_len < adapter::TAG_LEN {
+            return Err(Error::InvalidConfig(
+                "lora needs a hop and content for the tag",
+            ));
+        }
+        let profile = LinkProfile::new(
+            RadioProfile::new(RadioParams::lorawan(config.spreading_factor))?,
+            Region::Eu868(Eu868SubBand::G3),
+        )?;
+        let link = LoraLinkConfig::new(profile);
+        let mut sim = Simulator::new(config.seed);
+        let n = config.hops + 1;
+        let line = topology::line(
+            n,
+            1.0,
+            EdgeConfig {
+                latency_ms: 0,
+                loss_permille: config.loss_permille,
+            },
+        );
+        // The HopAck wait runs from the link's report that the datagram's
+        // last frame went on air (§12.1 S1a) and covers the receiver's NACK
+        // delay, after which the repeats are reported sent again. A path
+        // request and its response take about a minute over three SF12
+        // hops: retried sooner, the message is flooded (§12.1 S4) before
+        // the route arrives, and the flooded copy spends a third of the
+        // hour's duty-cycle budget.
+        let node = NodeConfig {
+            announce_interval_ms: 0,
+            hop_ack_timeout_ms: link.reassembly.nack_delay_ms
+                + NodeConfig::default().hop_ack_timeout_ms,
+            path_retry_ms: 120_000,
+            ..NodeConfig::default()
+        };
+        let mut identities = Vec::with_capacity(n);
+        for &position in &line.positions {
+            let mut seeds = [[0u8; 32]; 2];
+            for seed in &mut seeds {
+                sim.rng().fill_bytes(seed);
+            }
+            let identity = Identity::from_seeds(&seeds[0], &seeds[1]);
+            identities.push(identity.public().clone());
+            let mut engine = MeshNode::new(identity, node, 1, sim.rng())?;
+            adapter::enable_messaging(&mut engine)?;
+            sim.add_lora_node(engine, position, link, 9)?;
+        }
+        sim.add_edges(&line);
+        for i in 0..n {
+            sim.run_until(i as u64 * 60_000);
+            sim.with_node(i, |engine, now, _| engine.announce(now))?;
+        }
+        sim.run_until(config.warmup_ms);
+        Ok(LoraLineNetwork {
+            sim,
+            identities,
+            profile,
+        })
+    }
+
+    /// Per node: airtime used (ns) and traffic so far.
+    pub(super) fn usage(&self) -> Vec<(u128, LoraTraffic)> {
+        (0..self.identities.len())
+            .map(|i| {
+                (
+                    self.sim.lora_airtime_ns(i).unwrap_or(0),
+                    self.sim.lora_traffic(i).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Per node, since `before` (an earlier [`LoraLineNetwork::usage`]):
+    /// airtime (ns), frames, frames beyond first sendings, refusals.
+    pub(super) fn usage_since(&self, before: &[(u128, LoraTraffic)]) -> Vec<(u128, u64, u64, u64)> {
+        before
+            .iter()
+            .zip(self.usage())
+            .map(|((airtime, b), (now_airtime, t))| {
+                (
+                    now_airtime - airtime,
+                    t.frames - b.frames,
+                    t.repeated_frames().saturating_sub(b.repeated_frames()),
+                    t.refused - b.refused,
+                )
+            })
+            .collect()
+    }
+}
+
 /// Runs the scenario.
 pub fn lora_line(config: &LoraLineConfig) -> Result<LoraLineReport> {
-    if config.hops == 0 || config.content_len < adapter::TAG_LEN {
-        return Err(Error::InvalidConfig(
-            "lora needs a hop and content for the tag",
-        ));
-    }
-    let profile = LinkProfile::new(
-        RadioProfile::new(RadioParams::lorawan(config.spreading_factor))?,
-        Region::Eu868(Eu868SubBand::G3),
-    )?;
-    let link = LoraLinkConfig::new(profile);
-    let mut sim = Simulator::new(config.seed);
-    let n = config.hops + 1;
-    let line = topology::line(
-        n,
-        1.0,
-        EdgeConfig {
-            latency_ms: 0,
-            loss_permille: config.loss_permille,
-        },
-    );
-    let node = NodeConfig {
-        announce_interval_ms: 0,
-        ..NodeConfig::default()
-    };
-    let mut identities = Vec::with_capacity(n);
-    for &position in &line.positions {
-        let mut seeds = [[0u8; 32]; 2];
-        for seed in &mut seeds {
-            sim.rng().fill_bytes(seed);
-        }
-        let identity = Identity::from_seeds(&seeds[0], &seeds[1]);
-        identities.push(identity.public().clone());
-        let mut engine = MeshNode::new(identity, node, 1, sim.rng())?;
-        adapter::enable_messaging(&mut engine)?;
-        sim.add_lora_node(engine, position, link, 9)?;
-    }
-    sim.add_edges(&line);
-    for i in 0..n {
-        sim.run_until(i as u64 * 60_000);
-        sim.with_node(i, |engine, now, _| engine.announce(now))?;
-    }
-    sim.run_until(config.warmup_ms);
-    let before: Vec<_> = (0..n)
-        .map(|i| (sim.lora_airtime_ns(i), sim.lora_traffic(i)))
-        .collect();
+    let mut net = LoraLineNetwork::warmed_up(config)?;
+    let n = net.identities.len();
+    let before = net.usage();
+    let sim = &mut net.sim;
     let mut content = vec![0u8; config.content_len];
     sim.rng().fill_bytes(&mut content);
     let content = Bytes::from(content);
-    let destination = identities[n - 1].clone();
+    let destination = net.identities[n - 1].clone();
     sim.log_events();
     let sent_at = sim.now();
     sim.with_node(0, |engine, now, _| engine.send(&destination, &content, now))?;
@@ -186,29 +245,14 @@ pub fn lora_line(config: &LoraLineConfig) -> Result<LoraLineReport> {
         }
         seen = sim.events().len();
     }
-    let per_node = before
-        .iter()
-        .enumerate()
-        .map(|(i, (airtime, traffic))| {
-            let now = (sim.lora_airtime_ns(i), sim.lora_traffic(i));
-            let t = now.1.unwrap_or_default();
-            let b = traffic.unwrap_or_default();
-            (
-                now.0.unwrap_or(0) - airtime.unwrap_or(0),
-                t.frames - b.frames,
-                t.repeated_frames().saturating_sub(b.repeated_frames()),
-                t.refused - b.refused,
-            )
-        })
-        .collect();
     let datagram_mtu = sim.radio(0).map_or(0, |r| r.mtu);
     Ok(LoraLineReport {
         config: *config,
-        mtu: (profile.mtu(), datagram_mtu),
+        mtu: (net.profile.mtu(), datagram_mtu),
         intact: intact && deliveries > 0,
         deliveries,
         delivered_after_ms: delivered_at,
         receipt_after_ms: receipt_at,
-        per_node,
+        per_node: net.usage_since(&before),
     })
 }

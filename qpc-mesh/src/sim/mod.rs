@@ -39,6 +39,7 @@
 pub mod adapter;
 pub mod lora;
 pub mod lora_line;
+pub mod lora_session;
 pub mod metrics;
 pub mod recovery;
 pub mod scenario;
@@ -562,6 +563,14 @@ impl Simulator {
             }
         }
         self.pump_lora(i);
+        let now = self.now;
+        let slot = &mut self.nodes[i];
+        if let Some(lora) = slot.ports.get_mut(&RADIO).and_then(|p| p.lora.as_mut()) {
+            for (report, datagram) in lora.take_reports() {
+                slot.engine
+                    .handle_link_report(RADIO, report, &datagram, now);
+            }
+        }
         let next = self.nodes[i].engine.poll_timeout().map(|t| t.max(earliest));
         if next != self.nodes[i].timer {
             self.nodes[i].timer = next;

@@ -163,7 +163,7 @@ pub fn offline(config: &OfflineConfig) -> Result<(Outcome, OfflineReport)> {
                 if held == 0 {
                     continue;
                 }
-                let state = network.sim.node(i).export_state()?;
+                let state = network.sim.with_node(i, |n, _, _| n.export_state())?;
                 let mut engine = MeshNode::restore(
                     network.identity(i),
                     config.network.node(),

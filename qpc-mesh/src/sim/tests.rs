@@ -398,3 +398,25 @@ fn a_kibibyte_crosses_three_sf7_lora_hops_with_frame_loss_intact() {
     assert_eq!(report.mtu.0, 222);
     assert!(report.per_node.iter().all(|n| n.1 > 0));
 }
+
+#[test]
+fn a_session_is_established_and_carries_messages_over_three_sf7_lora_hops() {
+    let config = super::lora_session::LoraSessionConfig::default();
+    let report = super::lora_session::lora_session(&config).unwrap();
+    println!("{}", report.lines().join("\n"));
+    assert!(report.complete(), "{:?}", report.lines());
+    // A session message of 16 bytes is an 82-byte datagram (30-byte
+    // header with the hop id) at its sender, plus its HopAcks; the sealed
+    // one is Padmé-padded sealed sender, over a kilobyte.
+    let sealed_bytes = report.sealed.0.per_node[0].1;
+    assert!(sealed_bytes > 1000);
+    for (i, (cost, _)) in report.messages.iter().enumerate() {
+        let sender = if i % 2 == 0 { 0 } else { config.line.hops };
+        assert!(
+            cost.per_node[sender].1 < sealed_bytes / 4,
+            "{:?}",
+            report.lines()
+        );
+    }
+    assert!(report.sealed.0.airtime_ns() > report.messages[0].0.airtime_ns());
+}
