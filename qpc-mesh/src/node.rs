@@ -11,9 +11,13 @@
 //! hand-off and confirmed by receipts (§12, the `data` submodule), and the
 //! node's durable state is exported with [`MeshNode::export_state`]
 //! (§12.5, the `persist` submodule). Broadcast channels (§13) are joined
-//! with [`MeshNode::join_channel`]. Fragmentation is not here yet: a
+//! with [`MeshNode::join_channel`]. FAPP bodies (type `0xc`, §14) go one
+//! hop or routed with the `send_fapp_*` calls and arrive as
+//! [`Event::FappReceived`] and [`Event::FappDelivered`] (the `app`
+//! submodule). Fragmentation is not here yet: a
 //! datagram larger than a link's MTU is dropped with an event.
 
+mod app;
 mod data;
 mod persist;
 
@@ -30,7 +34,7 @@ use crate::announce::{Announce, AnnouncePacket, Capabilities};
 use crate::channel::{ChannelId, ChannelKey, ChannelPacket, Membership};
 use crate::dedupe::DuplicateFilter;
 use crate::delivery::{DeliveryTracker, RetryPolicy};
-use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::envelope::{Envelope, Header, HopId, MessageType, LINK_LOCAL, MAX_HOP_LIMIT};
 use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::Message;
@@ -114,6 +118,12 @@ pub struct NodeConfig {
     pub max_channels: usize,
     /// Deliveries each channel remembers to refuse replays (§13.4 C7).
     pub channel_replay_window: usize,
+    /// Ways back to FAPP reply addresses held, and reply addresses of our
+    /// own remembered (each, at least 1; §14.3).
+    pub reply_routes: usize,
+    /// How long a way back to a reply address lasts, ms (at least 1;
+    /// §14.3): longer than a FAPP hold plus its grace.
+    pub reply_route_ttl_ms: u64,
 }
 
 impl Default for NodeConfig {
@@ -138,6 +148,8 @@ impl Default for NodeConfig {
             neighbours: NeighbourConfig::default(),
             max_channels: 8,
             channel_replay_window: 256,
+            reply_routes: 256,
+            reply_route_ttl_ms: 30 * 60 * 1000,
         }
     }
 }
@@ -153,9 +165,11 @@ impl NodeConfig {
             || !(1..=STATE_MAX_ENTRIES).contains(&self.received_capacity)
             || self.store.max_messages > STATE_MAX_ENTRIES
             || self.channel_replay_window == 0
+            || self.reply_routes == 0
+            || self.reply_route_ttl_ms == 0
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts, attempts and channel replay window at least 1; outstanding, received and stored messages 1..=65535",
+                "hop limit at most 15; pending, timeouts, attempts, channel replay window and reply routes at least 1; outstanding, received and stored messages 1..=65535",
             ));
         }
         self.store.validate()
@@ -284,6 +298,24 @@ pub enum Event {
         /// The content.
         content: Bytes,
     },
+    /// A link-local FAPP frame arrived (§14.1): answer its transmitter with
+    /// [`MeshNode::send_fapp_to_neighbour`].
+    FappReceived {
+        /// The link it came on.
+        link: LinkId,
+        /// The transmitting neighbour's hop id.
+        neighbour: HopId,
+        /// The FAPP message.
+        payload: Bytes,
+    },
+    /// A routed FAPP frame for this node's address or one of its reply
+    /// addresses arrived (§14.2).
+    FappDelivered {
+        /// The address it was sent to.
+        destination: Address,
+        /// The FAPP message.
+        payload: Bytes,
+    },
 }
 
 /// What sending and opening messages needs (`spec/05`).
@@ -339,6 +371,7 @@ pub struct MeshNode {
     by_receipt_id: BTreeMap<[u8; 8], MessageHandle>,
     next_handle: u64,
     received: VecDeque<ReceivedDigest>,
+    replies: app::ReplyRoutes,
 }
 
 impl MeshNode {
@@ -381,6 +414,7 @@ impl MeshNode {
             by_receipt_id: BTreeMap::new(),
             next_handle: 0,
             received: VecDeque::new(),
+            replies: app::ReplyRoutes::new(config.reply_routes, config.reply_route_ttl_ms)?,
         })
     }
 
@@ -654,6 +688,13 @@ impl MeshNode {
         if !header.message_type.is_flooded() && self.shared(link) && named_elsewhere {
             return Ok(());
         }
+        // Link-local FAPP frames bypass the filter: the application's
+        // engines deduplicate what they forward (§14.4).
+        if header.message_type == MessageType::Fapp && header.destination == LINK_LOCAL {
+            let packet = crate::fapp_frame::FappPacket::from_envelope(envelope)?;
+            self.on_fapp(link, packet, false, now);
+            return Ok(());
+        }
         // Announces bypass the filter: the table's copy of the announce
         // spares re-verifying duplicates, and a cheaper copy of a known
         // sequence is still worth a decision (§5.3 R8, §7.1).
@@ -667,8 +708,8 @@ impl MeshNode {
         // if we no longer hold it, that a copy came back to us around a
         // transient loop: then we take custody again rather than lose it
         // (the hop limit ends a loop, with an event; §12.2).
-        let custody = header.message_type.is_data()
-            && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
+        let custody =
+            header.is_data() && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
         let returned = custody
             && header.destination != self.address()
             && self
@@ -719,6 +760,10 @@ impl MeshNode {
             }
             Message::Channel(packet) => {
                 self.on_channel(link, packet, now);
+                Ok(())
+            }
+            Message::Fapp(packet) => {
+                self.on_fapp(link, packet, custody, now);
                 Ok(())
             }
             // Not wired into the node yet (spec/12-mls-lite.md): dropped.
