@@ -130,6 +130,9 @@ pub struct FappReport {
     pub double_bookings: usize,
     /// Patients with more than one Booked event: 0 required.
     pub patients_booked_twice: usize,
+    /// Patient bookings the therapist does not hold as booked for some
+    /// request: 0 required (patients here never cancel a booking).
+    pub bookings_unknown_to_therapist: usize,
     /// Mesh frames and bytes transmitted from the first search on.
     pub traffic: Stats,
     /// Type-0xc frames among them.
@@ -445,6 +448,15 @@ fn report(config: &FappConfig, sim: &Simulator, layer: &FappLayer, before: Stats
         *per_slot.entry((therapist, slot)).or_default() += 1;
         *per_patient.entry(patient).or_default() += 1;
     }
+    let unknown = layer
+        .booked
+        .iter()
+        .filter(|&&(_, _, therapist, slot)| {
+            let holder = layer.drivers.iter().filter_map(FappDriver::therapist);
+            let mut holder = holder.filter(|t| t.address() == therapist);
+            holder.next().and_then(|t| t.slot_owner(slot)).map(|o| o.1) != Some(true)
+        })
+        .count();
     let mut unfinished = 0;
     for driver in &layer.drivers {
         if let Some(patient) = driver.patient() {
@@ -463,6 +475,7 @@ fn report(config: &FappConfig, sim: &Simulator, layer: &FappLayer, before: Stats
         time_to_booking_ms: times,
         double_bookings: per_slot.values().map(|c| c - 1).sum(),
         patients_booked_twice: per_patient.values().filter(|&&c| c > 1).count(),
+        bookings_unknown_to_therapist: unknown,
         fapp_frames: traffic.frames_of(qpc_mesh::envelope::MessageType::Fapp),
         traffic,
         replays: layer.replays,

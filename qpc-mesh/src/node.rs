@@ -594,10 +594,16 @@ impl MeshNode {
         self.flush(now);
     }
 
-    /// When the node next needs [`MeshNode::handle_timeout`].
+    /// When the node next needs [`MeshNode::handle_timeout`] (call it again
+    /// after draining [`MeshNode::poll_transmit`]: announces wait while the
+    /// transmits are full).
     pub fn poll_timeout(&self) -> Option<u64> {
         let table = self.table.poll_timeout();
-        let scheduler = self.scheduler.poll_timeout(self.now);
+        // Announces due while `max_pending` transmits wait go when they
+        // are drained: the driver polls again after draining.
+        let scheduler = (self.transmits.len() < self.config.max_pending)
+            .then(|| self.scheduler.poll_timeout(self.now))
+            .flatten();
         let store = self.store.poll_timeout();
         let tracker = self.tracker.poll_timeout();
         let flood = self.flood_scheduler.poll_timeout();
