@@ -25,7 +25,7 @@ fn summary(name: &str, reports: &[FappReport], f: impl Fn(&FappReport) -> f64) {
     let mut values: Vec<f64> = reports.iter().map(f).collect();
     values.sort_by(f64::total_cmp);
     println!(
-        "{name:<28} median {:>12.1}   p90 {:>12.1}",
+        "{name:<28} median {:>12.3}   p90 {:>12.3}",
         percentile(&values, 50),
         percentile(&values, 90)
     );

@@ -221,16 +221,12 @@ impl FappDriver {
 
     /// Therapist: signs and broadcasts an announce of the free slots.
     pub fn announce(&mut self, mesh: &mut MeshNode, now: u64) -> Result<()> {
-        let step = self.therapist_mut()?.announce(now)?;
-        self.apply(mesh, step, FappEvent::Therapist, now);
-        Ok(())
+        self.therapist_step(mesh, now, |t| t.announce(now))
     }
 
     /// Therapist: adds a free slot and re-announces.
     pub fn add_slot(&mut self, mesh: &mut MeshNode, slot: Slot, now: u64) -> Result<()> {
-        let step = self.therapist_mut()?.add_slot(now, slot)?;
-        self.apply(mesh, step, FappEvent::Therapist, now);
-        Ok(())
+        self.therapist_step(mesh, now, |t| t.add_slot(now, slot))
     }
 
     /// Therapist: confirms a held reservation (the patient is told).
@@ -241,9 +237,7 @@ impl FappDriver {
         now: u64,
         rng: &mut impl CryptoRng,
     ) -> Result<()> {
-        let step = self.therapist_mut()?.confirm(now, request_id, rng)?;
-        self.apply(mesh, step, FappEvent::Therapist, now);
-        Ok(())
+        self.therapist_step(mesh, now, |t| t.confirm(now, request_id, rng))
     }
 
     /// Therapist: declines a held reservation (the slot is free again).
@@ -254,7 +248,17 @@ impl FappDriver {
         now: u64,
         rng: &mut impl CryptoRng,
     ) -> Result<()> {
-        let step = self.therapist_mut()?.decline(now, request_id, rng)?;
+        self.therapist_step(mesh, now, |t| t.decline(now, request_id, rng))
+    }
+
+    /// Runs a therapist action and sends its step.
+    fn therapist_step(
+        &mut self,
+        mesh: &mut MeshNode,
+        now: u64,
+        action: impl FnOnce(&mut Therapist) -> Result<Step<TherapistEvent>>,
+    ) -> Result<()> {
+        let step = action(self.therapist_mut()?)?;
         self.apply(mesh, step, FappEvent::Therapist, now);
         Ok(())
     }
