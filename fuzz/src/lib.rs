@@ -41,6 +41,7 @@
 //! | [`fapp_message`] | qpc-fapp `FappMessage::decode` | header and fixed-length outcomes predicted from `spec/20` §3-§7; only decoding classes; accepted ⇒ re-encodes identically; announces verify or fail with a signature class |
 //! | [`fapp_sealed`] | qpc-fapp `Therapist::handle_reservation` / `handle_cancel`, `Sealed::open`, `Notice::decode` on genuine HPKE around fuzzed plaintext | outcome equals the plaintext decoder, window and slot state; replays get the same answer and no second hold; forged messages never open |
 //! | [`fapp_relay`] | qpc-fapp `Relay` on operation scripts | cache within capacity; only newer, verified, live announces cached and forwarded; dedupe and reverse paths equal an independent model; responses go back one hop only |
+//! | [`fapp_node`] | qpc-fapp `FappNode` (relay and therapist over `MeshNode`) on datagrams, some wrapped into genuine type-`0xc` frames (link-local genuine announces, raw payloads, routed payloads and a genuine Reservation) | transmits fit the MTU and decode; transmits, events, neighbours within bounds; timers in the future; holds confirm |
 //! | [`opaque::opaque_registration`] | `Server::registration_response`, `ClientRegistration::finish`, `Server::registration_finish` | genuine inputs reproduce the genuine outputs; deterministic; only predicted error classes |
 //!
 //! The libFuzzer binaries in `fuzz_targets/` are one-line wrappers around
@@ -80,6 +81,7 @@ use sha2::{Digest, Sha256};
 
 mod channel;
 mod fapp;
+mod fapp_node;
 pub mod fixtures;
 mod lora;
 mod mesh;
@@ -98,6 +100,7 @@ pub use fapp::{
     fapp_message, fapp_relay, fapp_sealed, genuine_fapp_messages, genuine_reservation_plaintext,
     FAPP_NOW, FAPP_RELAY_CONFIG, THERAPIST_SEEDS,
 };
+pub use fapp_node::fapp_node;
 pub use lora::{lora_frame, lora_link, lora_reassembly};
 pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
@@ -114,7 +117,7 @@ pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 38] = [
+pub const TARGETS: [&str; 39] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -153,6 +156,7 @@ pub const TARGETS: [&str; 38] = [
     "fapp_message",
     "fapp_sealed",
     "fapp_relay",
+    "fapp_node",
 ];
 
 /// Runs the target called `name` on `data`; `false` if there is no such
@@ -195,6 +199,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "lora_session" => lora_session(data),
         "mls_lite" => mls_lite(data),
         "fapp_message" => fapp_message(data),
+        "fapp_node" => fapp_node(data),
         "fapp_sealed" => fapp_sealed(data),
         "fapp_relay" => fapp_relay(data),
         _ => return false,

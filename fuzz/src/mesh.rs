@@ -11,7 +11,8 @@ use qpc_crypto::certificate::Issuer;
 use qpc_crypto::identity::{Address, Identity, PUBLIC_IDENTITY_LEN};
 use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::announce::{Announce, AnnouncePacket, Capabilities};
-use qpc_mesh::envelope::{Envelope, HopId};
+use qpc_mesh::envelope::{Envelope, Header, HopId, MessageType, LINK_LOCAL};
+use qpc_mesh::fapp_frame::FappPacket;
 use qpc_mesh::key_request::KeyResponse;
 use qpc_mesh::message::Message;
 use qpc_mesh::node::{Event, LinkConfig, MeshNode, NodeConfig};
@@ -69,7 +70,7 @@ pub(crate) fn expected_header(d: &[u8]) -> Result<PredictedHeader, &'static str>
         return Err("unknown_version");
     }
     let code = first & 0x0f;
-    if !(1..=0xb).contains(&code) {
+    if !(1..=0xc).contains(&code) {
         return Err("unknown_message_type");
     }
     let hops = *d.get(1).ok_or("truncated")?;
@@ -155,6 +156,11 @@ fn expected_message(d: &[u8]) -> Result<(), &'static str> {
         8 => exact(0),
         // Session and GroupLite bodies: end to end, not empty (spec/12).
         0xa | 0xb => (!body.is_empty()).then_some(()).ok_or("truncated"),
+        // §14.1 F1-F2: a link-local FAPP frame has hop limit 0; the
+        // transmitter (and a routed frame's reply address) and one byte.
+        0xc if dest.iter().all(|&b| b == 0) && d[1] & 0x0f != 0 => Err("malformed"),
+        0xc if dest.iter().all(|&b| b == 0) => (body.len() > 8).then_some(()).ok_or("truncated"),
+        0xc => (body.len() > 24).then_some(()).ok_or("truncated"),
         // A Channel body: length only (§13.4 C1).
         _ => match body.len() {
             n if n < 41 => Err("truncated"),
@@ -210,8 +216,9 @@ pub mod message_mode {
 }
 
 /// A genuine datagram from `spec` bytes, then mutated: `spec[0]` kind (bit
-/// 2: a key response with the identity, else bit 0: path response, else an
-/// announce; bit 1: with a hop id), `spec[1..5]` sequence,
+/// 3: a FAPP frame, see `genuine_fapp_frame`, else bit 2: a key response
+/// with the identity, else bit 0: path response, else an announce; bit 1:
+/// with a hop id), `spec[1..5]` sequence,
 /// `spec[5]` capabilities, `spec[6]` cost, `spec[7]` hops (the count is
 /// capped at the limit), `spec[8]` identity index; then pairs (position,
 /// xor mask) applied to the datagram. `None` if `spec` is shorter than 9.
@@ -223,7 +230,9 @@ pub fn genuine_message(spec: &[u8]) -> Option<Vec<u8>> {
     let limit = head[7] & 0x0f;
     let count = (head[7] >> 4).min(limit);
     let hop = (head[0] & 0x02 != 0).then_some(HopId([0xa5; 8]));
-    let mut bytes = if head[0] & 0x04 != 0 {
+    let mut bytes = if head[0] & 0x08 != 0 {
+        genuine_fapp_frame(head, identity, hop, count, limit)
+    } else if head[0] & 0x04 != 0 {
         KeyResponse {
             request_id: sequence,
             hop_count: count,
@@ -260,6 +269,37 @@ pub fn genuine_message(spec: &[u8]) -> Option<Vec<u8>> {
         bytes[at] ^= pair[1];
     }
     Some(bytes)
+}
+
+/// A FAPP frame (§14) for `genuine_message`: link-local if `head[6]` bit 0
+/// (hop fields 0), else routed to `identity` with `head[6]` bit 1 naming a
+/// reply address; the payload is `head[1..5]`.
+fn genuine_fapp_frame(
+    head: &[u8],
+    identity: &Identity,
+    hop: Option<HopId>,
+    count: u8,
+    limit: u8,
+) -> qpc_mesh::Result<Vec<u8>> {
+    let link_local = head[6] & 0x01 != 0;
+    let (destination, hop_count, hop_limit) = match link_local {
+        true => (LINK_LOCAL, 0, 0),
+        false => (identity.public().address(), count, limit),
+    };
+    FappPacket {
+        header: Header {
+            message_type: MessageType::Fapp,
+            hop_count,
+            hop_limit,
+            destination,
+            message_id: u32::from(head[5]),
+            hop_id: hop,
+        },
+        transmitter: HopId([0x5a; 8]),
+        reply: (!link_local && head[6] & 0x02 != 0).then(|| Address::from_bytes([head[5] | 1; 16])),
+        payload: Bytes::copy_from_slice(&head[1..5]),
+    }
+    .to_bytes()
 }
 
 /// Fuzzes [`Message::decode`]. The first byte is a [`message_mode`]. The
@@ -553,8 +593,9 @@ fn fuzz_node() -> MeshNode {
 /// a control byte: bits 0-1 the link (2 and 3 are unknown links), bit 2 a
 /// timer call before the datagram, bits 4-7 time advancing in seconds; then
 /// a length byte `n` and, if bit 3 is set, a [`genuine_message`] spec of
-/// `n` bytes (a [`SessionPeers::message`] spec if its first byte has bit 3
-/// set), else a raw datagram of `n` bytes. Properties: nothing panics;
+/// `n` bytes (a [`SessionPeers::message`] spec instead if its first byte
+/// has bit 4 set; bit 3 of that byte makes a FAPP frame), else a raw
+/// datagram of `n` bytes. Properties: nothing panics;
 /// every transmit decodes (and verifies) as a message and fits its link's
 /// MTU; at most [`NODE_MAX_PENDING`] transmits and events wait; the table
 /// stays within its capacity; after a timer call the next timeout is in the
@@ -575,6 +616,15 @@ pub fn mesh_node(data: &[u8]) {
     node.open_session(mesh_identities()[2].public(), now)
         .expect("a session may be opened");
     let mut peers = SessionPeers::new();
+    // A FAPP frame of ours in flight too, naming a reply address (§14.3).
+    let reply = Address::from_bytes([0x73; 16]);
+    node.send_fapp_routed(
+        mesh_identities()[2].public().address(),
+        Some(reply),
+        b"fapp",
+        now,
+    )
+    .expect("a FAPP frame");
     let mut rest = data;
     while let [control, len, tail @ ..] = rest {
         let n = usize::from(*len).min(tail.len());
@@ -590,7 +640,7 @@ pub fn mesh_node(data: &[u8]) {
         }
         let datagram = if control & 0x08 != 0 {
             let genuine = match body.first() {
-                Some(kind) if kind & 0x08 != 0 => peers.message(&body[1..]),
+                Some(kind) if kind & 0x10 != 0 => peers.message(&body[1..]),
                 _ => genuine_message(body),
             };
             match genuine {

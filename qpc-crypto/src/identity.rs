@@ -69,7 +69,7 @@ impl Address {
     }
 
     /// An address from its bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
         Address(bytes)
     }
 

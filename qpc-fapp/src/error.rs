@@ -72,6 +72,9 @@ pub enum Error {
     /// A cryptographic error (signature, key, HPKE, padding).
     #[error(transparent)]
     Crypto(#[from] qpc_crypto::Error),
+    /// A mesh error (sending over `MeshNode`, building a simulation).
+    #[error(transparent)]
+    Mesh(#[from] qpc_mesh::Error),
 }
 
 impl Error {
@@ -91,6 +94,7 @@ impl Error {
             Error::InvalidConfig(_) => "invalid_config",
             Error::Wire(e) => e.class(),
             Error::Crypto(e) => e.class(),
+            Error::Mesh(e) => e.class(),
         }
     }
 

@@ -19,8 +19,8 @@ use qpc_crypto::identity::Address;
 
 use crate::announce::SlotAnnounce;
 use crate::error::{Error, Result};
-use crate::model::Plz;
-use crate::query::{AnnounceRef, Filter, MAX_MORE};
+use crate::model::{Plz, PlzPrefix};
+use crate::query::{AnnounceRef, Filter, QueryId, MAX_MORE};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -154,10 +154,13 @@ impl AnnounceCache {
 
     /// The live announces matching `filter` in its PLZ range, at most
     /// `max_results`, then up to [`MAX_MORE`] references to further ones;
-    /// at most `max_scan` index entries are visited.
+    /// at most `max_scan` index entries are visited. The walk starts at the
+    /// pivot of `query_id` and wraps around (`spec/20` §11.3), so that no
+    /// PLZ is systematically answered first.
     pub fn query(
         &self,
         now: u64,
+        query_id: &QueryId,
         filter: &Filter,
         max_results: usize,
         max_scan: usize,
@@ -165,11 +168,16 @@ impl AnnounceCache {
         let (low, high) = filter.plz_prefix.range();
         let from = (low, Address::from_bytes([0; 16]));
         let to = (high, Address::from_bytes([0xff; 16]));
+        let pivot = pivot(&filter.plz_prefix, query_id);
         let mut found = Matches {
             announces: Vec::new(),
             more: Vec::new(),
         };
-        for (_, therapist) in self.by_plz.range(from..=to).take(max_scan) {
+        let walk = self
+            .by_plz
+            .range(pivot..=to)
+            .chain(self.by_plz.range(from..pivot));
+        for (_, therapist) in walk.take(max_scan) {
             let Some(entry) = self.entries.get(therapist) else {
                 continue;
             };
@@ -192,4 +200,19 @@ impl AnnounceCache {
         }
         found
     }
+}
+
+/// Where a query's walk of the index starts (`spec/20` §11.3): the prefix
+/// padded with the digits `'0' + query_id[i] % 10` for the positions it
+/// leaves open, and the query id as the address.
+fn pivot(prefix: &PlzPrefix, query_id: &QueryId) -> (Plz, Address) {
+    let mut digits = [0; Plz::LEN];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = match prefix.as_bytes().get(i) {
+            Some(&d) => d,
+            None => b'0' + query_id[i] % 10,
+        };
+    }
+    let plz = Plz::new(digits).expect("ASCII digits");
+    (plz, Address::from_bytes(*query_id))
 }

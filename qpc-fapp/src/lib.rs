@@ -14,11 +14,14 @@
 //! | [`therapist`], [`patient`], [`relay`] | the three sans-IO state machines |
 //! | [`index`], [`ratelimit`], [`replay`] | the relay's cache and index, token buckets, bounded maps |
 //! | [`outgoing`] | what engines return: messages with an abstract destination, events |
+//! | [`sim`] | FAPP scenarios over qpc-mesh's simulator (bookings, traffic, double bookings) |
+//! | [`mesh`] | the engines over qpc-mesh's `MeshNode`: [`mesh::FappDriver`], [`mesh::FappNode`] |
 //!
 //! The engines are sans-IO: they take decoded messages, `now` (Unix ms)
 //! and an RNG, and return [`Step`]s of [`Outgoing`] messages and events.
-//! Wiring them into qpc-mesh's `MeshNode` (mesh message type `0xc`) maps
-//! [`To`] onto floods, link-local replies and routed unicast.
+//! [`mesh::FappNode`] runs them over qpc-mesh's `MeshNode` (mesh message
+//! type `0xc`), mapping [`To`] onto link-local broadcasts, link-local
+//! replies and routed unicast (`spec/20` §8.1).
 //!
 //! ```
 //! use qpc_fapp::{FappMessage, Error};
@@ -31,6 +34,7 @@
 pub mod announce;
 pub mod error;
 pub mod index;
+pub mod mesh;
 pub mod message;
 pub mod model;
 pub mod outgoing;
@@ -40,6 +44,7 @@ pub mod ratelimit;
 pub mod relay;
 pub mod replay;
 pub mod sealed;
+pub mod sim;
 pub mod therapist;
 
 pub use error::{Error, Result};

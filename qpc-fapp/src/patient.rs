@@ -217,6 +217,13 @@ impl Patient {
         &self.query_id
     }
 
+    /// The reply address of the outstanding reservation: where its result
+    /// will be sent (the driver names it in the routed frame, `spec/20`
+    /// §8.1).
+    pub fn reply_address(&self) -> Option<Address> {
+        self.current.as_ref().map(|p| p.reply_address)
+    }
+
     /// The candidates not tried yet, best first.
     pub fn candidates(&self) -> &[Candidate] {
         &self.candidates

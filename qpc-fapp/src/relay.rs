@@ -216,6 +216,7 @@ impl Relay {
         self.queries.insert(query.query_id, path);
         let found = self.cache.query(
             now,
+            &query.query_id,
             &query.filter,
             usize::from(query.max_results),
             self.config.max_scan,

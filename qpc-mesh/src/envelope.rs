@@ -53,11 +53,14 @@ pub enum MessageType {
     Session,
     /// An MLS-Lite group message (`spec/12-mls-lite.md` part B).
     GroupLite,
+    /// A FAPP frame (`spec/20-fapp.md` §8.1): an application body the mesh
+    /// carries opaquely, link-local or routed (§14).
+    Fapp,
 }
 
 impl MessageType {
     /// Every registered type, in code point order.
-    pub const ALL: [MessageType; 11] = [
+    pub const ALL: [MessageType; 12] = [
         MessageType::Announce,
         MessageType::PathRequest,
         MessageType::PathResponse,
@@ -69,6 +72,7 @@ impl MessageType {
         MessageType::Channel,
         MessageType::Session,
         MessageType::GroupLite,
+        MessageType::Fapp,
     ];
 
     /// The 4-bit code point.
@@ -85,6 +89,7 @@ impl MessageType {
             MessageType::Channel => 0x9,
             MessageType::Session => 0xa,
             MessageType::GroupLite => 0xb,
+            MessageType::Fapp => 0xc,
         }
     }
 
@@ -107,7 +112,9 @@ impl MessageType {
     }
 
     /// Whether messages of this type are data that is stored and forwarded
-    /// with custody hand-off (§12; Session messages since §12.7).
+    /// with custody hand-off (§12; Session messages since §12.7). Routed
+    /// FAPP frames are data too, decided by their destination: see
+    /// [`Header::is_data`].
     pub const fn is_data(self) -> bool {
         matches!(
             self,
@@ -115,6 +122,10 @@ impl MessageType {
         )
     }
 }
+
+/// The destination of a link-local FAPP frame (§14.1): all zero, which is
+/// no node's address (an address is a SHA-256 output, `spec/02` §4).
+pub const LINK_LOCAL: Address = Address::from_bytes([0; 16]);
 
 /// The first 8 bytes of a node's address: how a neighbour is named on a
 /// shared (broadcast) link.
@@ -148,6 +159,13 @@ pub struct Header {
 }
 
 impl Header {
+    /// Whether the message is data stored and forwarded with custody (§12):
+    /// a Sealed or Receipt message, or a routed FAPP frame (§14.2).
+    pub fn is_data(&self) -> bool {
+        self.message_type.is_data()
+            || (self.message_type == MessageType::Fapp && self.destination != LINK_LOCAL)
+    }
+
     /// The encoded length: 22 or 30 bytes.
     pub fn encoded_len(&self) -> usize {
         HEADER_LEN + self.hop_id.map_or(0, |_| HOP_ID_LEN)

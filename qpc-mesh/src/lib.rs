@@ -8,6 +8,8 @@
 //! - [`path_request`]: path requests and responses;
 //! - [`key_request`]: fetching an identity's X-Wing key on demand;
 //! - [`reverse_path`]: the bounded records that route answers back;
+//! - [`fapp_frame`]: type `0xc`, FAPP bodies carried link-local or routed
+//!   (`spec/20-fapp.md` §8.1), which the node hands to the application;
 //! - [`message`]: every message decoded by its type;
 //! - [`routing`]: the sans-IO routing table (sequence numbers, feasibility,
 //!   expiry, bounded with eviction and a per-neighbour quota);
@@ -101,6 +103,7 @@ pub mod dedupe;
 pub mod delivery;
 pub mod envelope;
 mod error;
+pub mod fapp_frame;
 pub mod flood;
 pub mod group_lite;
 pub mod key_request;

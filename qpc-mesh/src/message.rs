@@ -5,6 +5,7 @@ use bytes::Bytes;
 use crate::announce::AnnouncePacket;
 use crate::channel::ChannelPacket;
 use crate::envelope::{Envelope, Header, MessageType};
+use crate::fapp_frame::FappPacket;
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::path_request::{PathRequest, PathResponse};
 use crate::receipt::{HopAck, Receipt};
@@ -58,6 +59,8 @@ pub enum Message {
     Session(EndToEndPacket),
     /// An MLS-Lite group message (open it with [`crate::group_lite`]).
     GroupLite(EndToEndPacket),
+    /// A FAPP frame, its payload unparsed (§14).
+    Fapp(FappPacket),
 }
 
 impl Message {
@@ -87,6 +90,7 @@ impl Message {
             MessageType::Channel => Message::Channel(ChannelPacket::from_envelope(envelope)?),
             MessageType::Session => Message::Session(EndToEndPacket::from_envelope(envelope)?),
             MessageType::GroupLite => Message::GroupLite(EndToEndPacket::from_envelope(envelope)?),
+            MessageType::Fapp => Message::Fapp(FappPacket::from_envelope(envelope)?),
         })
     }
 
@@ -108,6 +112,7 @@ impl Message {
             Message::HopAck(a) => a.header(),
             Message::Channel(c) => c.header.clone(),
             Message::Session(p) | Message::GroupLite(p) => p.header.clone(),
+            Message::Fapp(p) => p.header.clone(),
         }
     }
 
@@ -132,6 +137,7 @@ impl Message {
                 body: p.body.clone(),
             }
             .to_bytes(),
+            Message::Fapp(p) => p.to_bytes(),
         }
     }
 }

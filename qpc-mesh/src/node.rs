@@ -14,9 +14,13 @@
 //! are opened with [`MeshNode::open_session`] and then carry what
 //! [`MeshNode::send`] sends to that peer (§12.7, the `session`
 //! submodule). Broadcast channels (§13) are joined
-//! with [`MeshNode::join_channel`]. Fragmentation is not here yet: a
+//! with [`MeshNode::join_channel`]. FAPP bodies (type `0xc`, §14) go one
+//! hop or routed with the `send_fapp_*` calls and arrive as
+//! [`Event::FappReceived`] and [`Event::FappDelivered`] (the `app`
+//! submodule). Fragmentation is not here yet: a
 //! datagram larger than a link's MTU is dropped with an event.
 
+mod app;
 mod data;
 mod persist;
 mod session;
@@ -34,7 +38,7 @@ use crate::announce::{Announce, AnnouncePacket, Capabilities};
 use crate::channel::{ChannelId, ChannelKey, ChannelPacket, Membership};
 use crate::dedupe::DuplicateFilter;
 use crate::delivery::{DeliveryTracker, RetryPolicy};
-use crate::envelope::{Envelope, Header, HopId, MessageType, MAX_HOP_LIMIT};
+use crate::envelope::{Envelope, Header, HopId, MessageType, LINK_LOCAL, MAX_HOP_LIMIT};
 use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
 use crate::message::Message;
@@ -128,6 +132,12 @@ pub struct NodeConfig {
     pub session_retry_ms: u64,
     /// Deliveries each channel remembers to refuse replays (§13.4 C7).
     pub channel_replay_window: usize,
+    /// Ways back to FAPP reply addresses held, and reply addresses of our
+    /// own remembered (each, at least 1; §14.3).
+    pub reply_routes: usize,
+    /// How long a way back to a reply address lasts, ms (at least 1;
+    /// §14.3): longer than a FAPP hold plus its grace.
+    pub reply_route_ttl_ms: u64,
 }
 
 impl Default for NodeConfig {
@@ -155,6 +165,8 @@ impl Default for NodeConfig {
             channel_replay_window: 256,
             max_sessions: 8,
             session_retry_ms: 600_000,
+            reply_routes: 256,
+            reply_route_ttl_ms: 30 * 60 * 1000,
         }
     }
 }
@@ -173,9 +185,11 @@ impl NodeConfig {
             || self.channel_replay_window == 0
             || self.max_sessions > STATE_MAX_ENTRIES
             || self.session_retry_ms == 0
+            || self.reply_routes == 0
+            || self.reply_route_ttl_ms == 0
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts, attempts and channel replay window at least 1; outstanding, received and stored messages 1..=65535, sessions at most 65535",
+                "hop limit at most 15; pending, timeouts, attempts, channel replay window and reply routes at least 1; outstanding, received and stored messages 1..=65535, sessions at most 65535",
             ));
         }
         self.store.validate()
@@ -320,6 +334,24 @@ pub enum Event {
         /// The peer.
         peer: Address,
     },
+    /// A link-local FAPP frame arrived (§14.1): answer its transmitter with
+    /// [`MeshNode::send_fapp_to_neighbour`].
+    FappReceived {
+        /// The link it came on.
+        link: LinkId,
+        /// The transmitting neighbour's hop id.
+        neighbour: HopId,
+        /// The FAPP message.
+        payload: Bytes,
+    },
+    /// A routed FAPP frame for this node's address or one of its reply
+    /// addresses arrived (§14.2).
+    FappDelivered {
+        /// The address it was sent to.
+        destination: Address,
+        /// The FAPP message.
+        payload: Bytes,
+    },
 }
 
 /// What sending and opening messages needs (`spec/05`).
@@ -376,6 +408,7 @@ pub struct MeshNode {
     next_handle: u64,
     received: VecDeque<ReceivedDigest>,
     sessions: session::SessionTable,
+    replies: app::ReplyRoutes,
 }
 
 impl MeshNode {
@@ -421,6 +454,7 @@ impl MeshNode {
             next_handle: 0,
             received: VecDeque::new(),
             sessions: session::SessionTable::new(first_tag),
+            replies: app::ReplyRoutes::new(config.reply_routes, config.reply_route_ttl_ms)?,
         })
     }
 
@@ -601,10 +635,16 @@ impl MeshNode {
         self.flush(now);
     }
 
-    /// When the node next needs [`MeshNode::handle_timeout`].
+    /// When the node next needs [`MeshNode::handle_timeout`] (call it again
+    /// after draining [`MeshNode::poll_transmit`]: announces wait while the
+    /// transmits are full).
     pub fn poll_timeout(&self) -> Option<u64> {
         let table = self.table.poll_timeout();
-        let scheduler = self.scheduler.poll_timeout(self.now);
+        // Announces due while `max_pending` transmits wait go when they
+        // are drained: the driver polls again after draining.
+        let scheduler = (self.transmits.len() < self.config.max_pending)
+            .then(|| self.scheduler.poll_timeout(self.now))
+            .flatten();
         let store = self.store.poll_timeout();
         let tracker = self.tracker.poll_timeout();
         let flood = self.flood_scheduler.poll_timeout();
@@ -704,6 +744,13 @@ impl MeshNode {
         if !header.message_type.is_flooded() && self.shared(link) && named_elsewhere {
             return Ok(());
         }
+        // Link-local FAPP frames bypass the filter: the application's
+        // engines deduplicate what they forward (§14.4).
+        if header.message_type == MessageType::Fapp && header.destination == LINK_LOCAL {
+            let packet = crate::fapp_frame::FappPacket::from_envelope(envelope)?;
+            self.on_fapp(link, packet, false, now);
+            return Ok(());
+        }
         // Announces bypass the filter: the table's copy of the announce
         // spares re-verifying duplicates, and a cheaper copy of a known
         // sequence is still worth a decision (§5.3 R8, §7.1).
@@ -717,8 +764,8 @@ impl MeshNode {
         // if we no longer hold it, that a copy came back to us around a
         // transient loop: then we take custody again rather than lose it
         // (the hop limit ends a loop, with an event; §12.2).
-        let custody = header.message_type.is_data()
-            && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
+        let custody =
+            header.is_data() && (header.hop_id == Some(self.hop_id()) || !self.shared(link));
         let returned = custody
             && header.destination != self.address()
             && self
@@ -777,6 +824,10 @@ impl MeshNode {
                     body: packet.body,
                 };
                 self.on_data(link, envelope, custody, now);
+                Ok(())
+            }
+            Message::Fapp(packet) => {
+                self.on_fapp(link, packet, custody, now);
                 Ok(())
             }
             // Not wired into the node yet (spec/12-mls-lite.md): dropped.

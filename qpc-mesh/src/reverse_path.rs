@@ -62,6 +62,13 @@ impl ReversePaths {
         self.records.remove(i).map(|r| r.1)
     }
 
+    /// The newest valid record of `key`, kept for further use (routes of
+    /// replies that may come more than once, `spec/10` §14.3).
+    pub fn get(&mut self, key: RequestKey, now: u64) -> Option<Neighbour> {
+        self.purge(now);
+        self.records.iter().rev().find(|r| r.0 == key).map(|r| r.1)
+    }
+
     /// Records held.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -102,5 +109,20 @@ mod tests {
         assert_eq!(paths.take(key(3), 120), None, "expired");
         assert!(paths.is_empty());
         assert!(ReversePaths::new(0, 1).is_err());
+    }
+
+    #[test]
+    fn get_keeps_the_newest_record() {
+        let key = (MessageType::Fapp, Address::from_bytes([1; 16]), 0);
+        let from = |l| Neighbour {
+            link: LinkId(l),
+            hop_id: None,
+        };
+        let mut paths = ReversePaths::new(4, 100).unwrap();
+        paths.record(key, from(1), 0);
+        paths.record(key, from(2), 5);
+        assert_eq!(paths.get(key, 10), Some(from(2)));
+        assert_eq!(paths.get(key, 10), Some(from(2)), "kept");
+        assert_eq!(paths.get(key, 105), None, "expired");
     }
 }

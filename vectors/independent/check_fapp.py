@@ -794,8 +794,13 @@ class Relay:
         lo = q["plz_prefix"].ljust(5, "0")
         hi = q["plz_prefix"].ljust(5, "9")
         indexed = sorted((e["announce"]["practice"]["plz"], a) for a, e in self.cache.items() if e["announce"])
+        in_range = [x for x in indexed if lo <= x[0] <= hi]
+        # 20 §11.3: the walk starts at the query's pivot and wraps around.
+        qid = q["query_id"]
+        pivot = (q["plz_prefix"] + "".join(chr(0x30 + qid[i] % 10) for i in range(len(q["plz_prefix"]), 5)), qid)
+        walk = [x for x in in_range if x >= pivot] + [x for x in in_range if x < pivot]
         found, more = [], []
-        for plz, a in [x for x in indexed if lo <= x[0] <= hi][:self.c["max_scan"]]:
+        for plz, a in walk[:self.c["max_scan"]]:
             e = self.cache[a]
             if e["expires"] <= now or not matches(q, e["announce"]):
                 continue

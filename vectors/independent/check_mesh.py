@@ -173,7 +173,9 @@ TYPES = {
     6: "key_response",
     7: "receipt",
     8: "hop_ack",
+    12: "fapp",
 }
+LINK_LOCAL = bytes(16)
 RECEIPT_ID_LABEL = b"qpc mesh receipt id v1"
 CODES = {v: k for k, v in TYPES.items()}
 
@@ -348,6 +350,23 @@ def decode_message(data):
         if c.left():  # HA2
             raise Reject("trailing_bytes")
         out.update(destination=h["destination"].hex(), message_id=h["message_id"], **{"from": hx(h["hop_id"])})
+    elif t == "fapp":
+        link_local = h["destination"] == LINK_LOCAL
+        if link_local and h["hop_limit"] != 0:  # 10 §14.1 F1
+            raise Reject("malformed")
+        tx = c.take(8)  # F2
+        reply = None if link_local else c.take(16)
+        payload = c.rest()
+        if not payload:
+            raise Reject("truncated")
+        out.update(
+            destination=h["destination"].hex(),
+            message_id=h["message_id"],
+            next_hop=hx(h["hop_id"]),
+            transmitter=tx.hex(),
+            reply_address=None if reply in (None, bytes(16)) else reply.hex(),
+            payload=payload.hex(),
+        )
     else:
         body = c.rest()
         if not body:
@@ -380,6 +399,11 @@ def encode_decoded(d):
         return head + unhex(d["receipt_key"])
     if t == "hop_ack":
         return write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["from"]))
+    if t == "fapp":
+        dest = unhex(d["destination"])
+        head = write_header(t, count, limit, dest, d["message_id"], unhex(d["next_hop"]))
+        reply = b"" if dest == LINK_LOCAL else (unhex(d["reply_address"]) or bytes(16))
+        return head + unhex(d["transmitter"]) + reply + unhex(d["payload"])
     head = write_header(t, count, limit, unhex(d["destination"]), d["message_id"], unhex(d["next_hop"]))
     return head + unhex(d["payload"])
 

@@ -224,6 +224,7 @@ pub(crate) fn type_name(header: &Header) -> &'static str {
         Channel => "channel",
         Session => "session",
         GroupLite => "group_lite",
+        Fapp => "fapp",
     }
 }
 
@@ -295,6 +296,14 @@ pub(crate) fn decoded_json(m: &Message) -> Value {
             "message_id": p.header.message_id,
             "hop_id": hex_id(p.header.hop_id),
             "body": hex::encode(&p.body),
+        }),
+        Message::Fapp(p) => json!({
+            "destination": hex::encode(p.header.destination.as_bytes()),
+            "message_id": p.header.message_id,
+            "next_hop": hex_id(p.header.hop_id),
+            "transmitter": hex::encode(p.transmitter.0),
+            "reply_address": p.reply.map(|a| hex::encode(a.as_bytes())),
+            "payload": hex::encode(&p.payload),
         }),
         Message::Sealed(s) => json!({
             "destination": hex::encode(s.header.destination.as_bytes()),

@@ -126,4 +126,33 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
         ],
     );
     add(t, "raw", cat(&[&[0x01, withdraw.len() as u8], &withdraw]));
+
+    let t = "fapp_node";
+    let item = |control: u8, body: &[u8]| cat(&[&[control, body.len() as u8], body]);
+    let query_frame = cat(&[&[1, 9], &encode(&query())]);
+    // A genuine announce from a neighbour, a query, a genuine reservation
+    // (held, confirmed, its result routed back), the same again (replayed),
+    // then the timers.
+    add(
+        t,
+        "announce-query-reserve-replay",
+        cat(&[
+            &item(0x08, &[0, 5]),
+            &item(0x19, &query_frame),
+            &item(0x08, &[3, 7]),
+            &item(0x18, &[3, 7]),
+            &item(0xf4, &[]),
+        ]),
+    );
+    add(t, "raw-routed", item(0x09, &[2, 4, 1, 5, 0]));
+    // Announces from six transmitters: more than the driver's four handles.
+    let many: Vec<Vec<u8>> = (1..=6).map(|n| item(0x08, &[0, n])).collect();
+    add(t, "more-neighbours-than-handles", many.concat());
+    // A withdrawal supersedes the announces; a cancel-sized routed payload.
+    add(
+        t,
+        "withdraw-and-routed-noise",
+        cat(&[&item(0x08, &[0, 4]), &item(0x28, &[2, 9, 1, 7, 0, 0])]),
+    );
+    add(t, "raw-datagram", item(0x00, &[0x2c, 0x00, 0, 0, 0]));
 }

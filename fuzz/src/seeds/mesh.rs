@@ -72,6 +72,16 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     let t = "mesh_message";
     add(t, "raw-announce", cat(&[&[RAW], &announce]));
     add(t, "raw-announce-relayed", cat(&[&[RAW], &relayed]));
+    add(
+        t,
+        "fapp-link-local",
+        cat(&[&[BUILD], &build(0x08, 1, 1, 0, 1, &[])]),
+    );
+    add(
+        t,
+        "fapp-routed-reply",
+        cat(&[&[BUILD], &build(0x0a, 2, 2, 0x27, 2, &[])]),
+    );
     add(t, "raw-path-response", cat(&[&[RAW], &response]));
     add(
         t,
@@ -305,6 +315,29 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
 
     let t = "mesh_node";
     let item = |control: u8, body: &[u8]| cat(&[&[control, body.len() as u8], body]);
+    // FAPP frames (§14): link-local from a neighbour; routed to the local
+    // node naming a reply address; routed on to identity 3.
+    add(
+        t,
+        "fapp-frames",
+        cat(&[
+            &item(0x08, &build(0x08, 1, 1, 0, 1, &[])),
+            &item(0x09, &build(0x08, 2, 2, 0x07, 0, &[])),
+            &item(0x09, &build(0x08, 3, 2, 0x07, 3, &[])),
+            &item(0xf4, &build(0x08, 4, 0, 0x07, 3, &[])),
+        ]),
+    );
+    // Session datagrams from the fixture peers (kind bit 4): identity 1's
+    // Init, identity 2's Response to the node's Init, Data of a session.
+    add(
+        t,
+        "session-init-response-data",
+        cat(&[
+            &item(0x08, &[0x10, 0, 0, 0]),
+            &item(0x08, &[0x10, 1, 0, 0]),
+            &item(0x18, &[0x10, 2, 1, 4]),
+        ]),
+    );
     let spec = |kind, seq, hops, identity| build(kind, seq, 0, hops, identity, &[]);
     add(t, "raw-announce-shared", item(0x00, &announce));
     add(t, "raw-announce-point-to-point", item(0x01, &relayed));

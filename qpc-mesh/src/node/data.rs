@@ -90,7 +90,13 @@ impl MeshNode {
     }
 
     /// Sends a new data message of ours (a fresh envelope message id).
-    fn originate(&mut self, kind: MessageType, destination: Address, body: Bytes, now: u64) {
+    pub(super) fn originate(
+        &mut self,
+        kind: MessageType,
+        destination: Address,
+        body: Bytes,
+        now: u64,
+    ) {
         let header = Header {
             message_type: kind,
             hop_count: 0,
@@ -121,9 +127,18 @@ impl MeshNode {
         if self.store.get(&key).is_none() {
             return;
         }
-        match self.table.forwarding(&destination, now) {
-            Forwarding::NextHop(route) => self.hand_over(key, route.next_hop, 1, now),
-            _ => self.ask_for_path(key, 0, now),
+        match self.next_hop(&destination, now) {
+            Some(next_hop) => self.hand_over(key, next_hop, 1, now),
+            None => self.ask_for_path(key, 0, now),
+        }
+    }
+
+    /// The next hop towards `destination`: its route, else the way back
+    /// to it as a FAPP reply address (§14.3).
+    fn next_hop(&mut self, destination: &Address, now: u64) -> Option<Neighbour> {
+        match self.table.forwarding(destination, now) {
+            Forwarding::NextHop(route) => Some(route.next_hop),
+            _ => self.replies.next_hop(destination, now),
         }
     }
 
@@ -141,7 +156,7 @@ impl MeshNode {
         };
         let datagram = Envelope {
             header,
-            body: stored.envelope.body.clone(),
+            body: self.outgoing_body(&stored.envelope),
         }
         .to_bytes();
         let Ok(bytes) = datagram else {
@@ -249,7 +264,11 @@ impl MeshNode {
         let Some(stored) = self.store.get(key) else {
             return;
         };
-        let Ok(bytes) = stored.envelope.to_bytes() else {
+        let envelope = Envelope {
+            header: stored.envelope.header.clone(),
+            body: self.outgoing_body(&stored.envelope),
+        };
+        let Ok(bytes) = envelope.to_bytes() else {
             return;
         };
         for link in self.flood_links(None) {
@@ -289,6 +308,7 @@ impl MeshNode {
                 Custody::AwaitingHopAck { next_hop, .. } => {
                     // The next hop stayed silent: its route is broken.
                     self.table.break_route(&key.0, &next_hop, now);
+                    self.replies.forget(&key.0, now);
                     self.redispatch(key, 0, now);
                 }
                 Custody::AwaitingRoute { requests, .. } => self.redispatch(key, requests, now),
@@ -297,9 +317,9 @@ impl MeshNode {
     }
 
     fn redispatch(&mut self, key: StoreKey, requests: u8, now: u64) {
-        match self.table.forwarding(&key.0, now) {
-            Forwarding::NextHop(route) => self.hand_over(key, route.next_hop, 1, now),
-            _ => self.ask_for_path(key, requests, now),
+        match self.next_hop(&key.0, now) {
+            Some(next_hop) => self.hand_over(key, next_hop, 1, now),
+            None => self.ask_for_path(key, requests, now),
         }
     }
 
@@ -381,7 +401,7 @@ impl MeshNode {
         };
         let relayed = Envelope {
             header: next,
-            body: envelope.body,
+            body: self.outgoing_body(&envelope),
         };
         if custody {
             self.send_hop_ack(link, &header);
@@ -391,10 +411,7 @@ impl MeshNode {
         // A flooded copy asks for no custody, and is not stored here: with a
         // route, it goes to the next hop (which takes custody of it); without
         // one, it is flooded on (§12.1).
-        let next_hop = match self.table.forwarding(&header.destination, now) {
-            Forwarding::NextHop(route) => Some(route.next_hop),
-            _ => None,
-        };
+        let next_hop = self.next_hop(&header.destination, now);
         let links = match next_hop {
             Some(next) => vec![next.link],
             None => self.flood_links(Some(link)),

@@ -253,7 +253,7 @@ fn read_stored(r: &mut Reader) -> Result<Stored> {
     };
     let envelope = Envelope::decode(r.vl_bytes(MAX_ITEM_LEN)?)?;
     let header = &envelope.header;
-    if !header.message_type.is_data() || header.hop_id.is_some() {
+    if !header.is_data() || header.hop_id.is_some() {
         return Err(malformed("a stored message is not data, or names a hop"));
     }
     Ok(Stored {

@@ -45,6 +45,7 @@ pub mod recovery;
 pub mod scenario;
 pub mod svg;
 pub mod topology;
+pub mod upper;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -61,6 +62,7 @@ use crate::{Error, Result};
 use lora::{LoraPort, LoraTraffic};
 use metrics::{Metrics, Traffic};
 use topology::{breadth_first, EdgeConfig, Position, Topology};
+use upper::{NoUpper, Upper};
 
 /// The link id of every simulated node's radio.
 pub const RADIO: LinkId = LinkId(0);
@@ -455,8 +457,25 @@ impl Simulator {
         i: usize,
         f: impl FnOnce(&mut MeshNode, u64, &mut ChaCha20Rng) -> T,
     ) -> T {
-        let out = f(&mut self.nodes[i].engine, self.now, &mut self.scenario_rng);
-        self.touch(i, self.now);
+        self.with_node_upper(i, &mut NoUpper, |_, engine, now, rng| f(engine, now, rng))
+    }
+
+    /// Runs `f` on `upper` and node `i`'s engine with the current time and
+    /// the scenario's random generator, then collects what it queued
+    /// (`upper` sees the node's events first).
+    pub fn with_node_upper<T, U: Upper>(
+        &mut self,
+        i: usize,
+        upper: &mut U,
+        f: impl FnOnce(&mut U, &mut MeshNode, u64, &mut ChaCha20Rng) -> T,
+    ) -> T {
+        let out = f(
+            upper,
+            &mut self.nodes[i].engine,
+            self.now,
+            &mut self.scenario_rng,
+        );
+        self.touch_with(i, self.now, upper);
         out
     }
 
@@ -537,7 +556,15 @@ impl Simulator {
     /// Collects node `i`'s events and (online) transmits, and schedules
     /// its next timeout no earlier than `earliest`.
     fn touch(&mut self, i: usize, earliest: u64) {
+        self.touch_with(i, earliest, &mut NoUpper);
+    }
+
+    /// [`Simulator::touch`] with `upper` seeing each event first and its
+    /// timer counted in.
+    fn touch_with(&mut self, i: usize, earliest: u64, upper: &mut impl Upper) {
         while let Some(event) = self.nodes[i].engine.poll_event() {
+            let engine = &mut self.nodes[i].engine;
+            upper.on_event(i, engine, &event, self.now, &mut self.scenario_rng);
             let handles = &self.handles;
             let tag_of_handle = |h| handles.get(&(i, h)).copied();
             if let Some(observation) = adapter::observation(&event, tag_of_handle) {
@@ -571,7 +598,11 @@ impl Simulator {
                     .handle_link_report(RADIO, report, &datagram, now);
             }
         }
-        let next = self.nodes[i].engine.poll_timeout().map(|t| t.max(earliest));
+        let next = [self.nodes[i].engine.poll_timeout(), upper.poll_timeout(i)]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.max(earliest));
         if next != self.nodes[i].timer {
             self.nodes[i].timer = next;
             if let Some(at) = next {
@@ -703,6 +734,12 @@ impl Simulator {
     /// Runs every scheduled reception and timeout up to `end` (inclusive)
     /// in time order, then sets the clock to `end` (if later).
     pub fn run_until(&mut self, end: u64) {
+        self.run_until_with(end, &mut NoUpper);
+    }
+
+    /// [`Simulator::run_until`] with an upper layer over the nodes: it sees
+    /// every node event first and its timers fire with the node's.
+    pub fn run_until_with(&mut self, end: u64, upper: &mut impl Upper) {
         while self.queue.peek().is_some_and(|Reverse(s)| s.at <= end) {
             let Some(Reverse(next)) = self.queue.pop() else {
                 break;
@@ -734,7 +771,7 @@ impl Simulator {
                     if let Some(datagram) = datagram {
                         slot.engine.handle_datagram(link, datagram, now);
                     }
-                    self.touch(to, self.now);
+                    self.touch_with(to, self.now, upper);
                 }
                 Action::Timeout { node } => {
                     let slot = &mut self.nodes[node];
@@ -743,8 +780,9 @@ impl Simulator {
                     }
                     slot.timer = None;
                     slot.engine.handle_timeout(self.now);
+                    upper.on_timeout(node, &mut slot.engine, self.now, &mut self.scenario_rng);
                     // A timeout handled at `now` is not due again at `now`.
-                    self.touch(node, self.now + 1);
+                    self.touch_with(node, self.now + 1, upper);
                 }
                 Action::LinkTimeout { node } => {
                     let now = self.now;
@@ -758,7 +796,7 @@ impl Simulator {
                     }
                     lora.timer = None;
                     lora.link.handle_timeout(now);
-                    self.touch(node, now + 1);
+                    self.touch_with(node, now + 1, upper);
                 }
             }
         }

@@ -1109,7 +1109,26 @@ fn relay_transcripts() -> Vec<FappVector> {
                 (NOW + 4_000, 1, c),
             ],
         ),
+        relay_case(
+            "relay-query-pivot",
+            "the walk of the index starts at the query's pivot and wraps (§11.3): pivot 80000 answers 80331 first, pivot 80400 answers 80469 first",
+            vec![
+                (NOW, 1, a(1, NOW + DAY)),
+                (NOW + 1, 1, b.clone()),
+                (NOW + 1_000, 2, pivot_query([0x00; 16])),
+                (NOW + 1_001, 3, pivot_query([0x00, 0x00, 0x04, 0x00, 0x00, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])),
+            ],
+        ),
     ]
+}
+
+/// A query for prefix "8", one announce, with the given id (its pivot,
+/// §11.3, comes from bytes 1..5).
+fn pivot_query(query_id: [u8; 16]) -> Vec<u8> {
+    bytes(&FappMessage::Query(SlotQuery {
+        query_id,
+        ..query(0, b"8", 1)
+    }))
 }
 
 fn patient_transcript() -> FappVector {

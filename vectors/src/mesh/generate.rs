@@ -18,6 +18,7 @@ use super::transcript::{self, *};
 use super::{decoded_json, header_json, hex_opt, signed_bytes, MeshCase, MeshVector, PROTOCOL};
 use crate::{checked_file, HexBytes};
 
+mod fapp_frames;
 mod messages;
 mod scripts;
 
@@ -231,6 +232,7 @@ pub fn generate() -> String {
     vectors.extend(messages::envelope_vectors(&c));
     vectors.extend(messages::announce_vectors(&c));
     vectors.extend(messages::decode_vectors(&c));
+    vectors.extend(fapp_frames::fapp_frame_vectors(&c));
     vectors.extend(messages::mesh_data_vectors());
     vectors.extend(scripts::relay_vectors(&c));
     vectors.extend(scripts::routing_vectors(&c));

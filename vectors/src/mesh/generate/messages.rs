@@ -176,7 +176,7 @@ pub(super) fn envelope_vectors(c: &Cast) -> Vec<MeshVector> {
         ),
         (
             "envelope-type-13",
-            "the first unassigned type (H3; 0xa-0xc are Session, GroupLite and the reserved FAPP)",
+            "the first unassigned type (H3; 0xa-0xc are Session, GroupLite and Fapp)",
             with_first(0x2d),
             "unknown_message_type",
         ),
