@@ -30,13 +30,16 @@ const DEMO_ISSUER_SEED: &str = "d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3
 pub struct Topology {
     /// The working directory; each node's data directory is inside.
     pub dir: PathBuf,
+    /// The LoRa spreading factor of B's and C's radios.
+    pub spreading_factor: u8,
 }
 
 impl Topology {
-    /// The topology under `dir`.
-    pub fn new(dir: &Path) -> Topology {
+    /// The topology under `dir`, its radios at `spreading_factor`.
+    pub fn new(dir: &Path, spreading_factor: u8) -> Topology {
         Topology {
             dir: dir.to_path_buf(),
+            spreading_factor,
         }
     }
 
@@ -53,10 +56,11 @@ impl Topology {
         )
     }
 
-    fn lora(peers: &str) -> String {
+    fn lora(&self, peers: &str) -> String {
         format!(
-            "[lora]\nmode = \"udp\"\nspreading_factor = 9\nregion = \"eu868-g3\"\n\
-             [lora.udp]\nbind = \"127.0.0.1:0\"\npeers = [{peers}]\n"
+            "[lora]\nmode = \"udp\"\nspreading_factor = {sf}\nregion = \"eu868-g3\"\n\
+             [lora.udp]\nbind = \"127.0.0.1:0\"\npeers = [{peers}]\n",
+            sf = self.spreading_factor
         )
     }
 
@@ -66,7 +70,7 @@ impl Topology {
         format!(
             "{}[quic]\nlisten = \"127.0.0.1:0\"\n[[quic.peers]]\naddress = \"{a}\"\n{}",
             self.common("b"),
-            Self::lora("")
+            self.lora("")
         )
     }
 
@@ -83,7 +87,7 @@ impl Topology {
         format!(
             "{}{}",
             self.common("c"),
-            Self::lora(&format!("\"{b_radio}\""))
+            self.lora(&format!("\"{b_radio}\""))
         )
     }
 }
@@ -162,7 +166,7 @@ pub async fn run_in(dir: &Path) -> Result<()> {
         step: 0,
     };
     println!("qpc-node demo: A -QUIC- B -LoRa (emulated channel, SF9, EU868 g3 10%)- C\n");
-    let topology = Topology::new(dir);
+    let topology = Topology::new(dir, 9);
     let t = Instant::now();
     let mut addresses = Vec::new();
     for name in ["a", "b", "c"] {

@@ -1,4 +1,4 @@
-//! Three real `qpc-node` processes, A –QUIC– B –LoRa (emulated)– C: a
+//! Three real `qpc-node` processes, A –QUIC– B –LoRa (emulated, SF7)– C: a
 //! message from A reaches C and A gets the receipt; the CLI client
 //! subcommands work against a running node.
 
@@ -13,7 +13,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_deliver_with_a_receipt() {
     let dir = temp_dir("interop");
-    let topology = Topology::new(&dir);
+    let topology = Topology::new(&dir, 7);
     let addresses: Vec<String> = ["a", "b", "c"]
         .iter()
         .map(|n| keygen(&topology.data_dir(n)))
@@ -34,7 +34,7 @@ async fn three_nodes_deliver_with_a_receipt() {
     let out = Command::new(BIN)
         .args(["send", "--config"])
         .arg(&node_a.config)
-        .args(["--to", c, "--text", "hello over two links", "--wait", "150"])
+        .args(["--to", c, "--text", "hello over two links", "--wait", "90"])
         .output()
         .unwrap();
     assert!(
