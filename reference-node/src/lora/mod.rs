@@ -1,7 +1,9 @@
 //! The LoRa radios (`spec/30-reference-node.md` §7–§8): the emulated
 //! shared channel over loopback UDP and a serial modem speaking KISS. Both
 //! take link frames from the driver (already paced by its `LoraLink`) and
-//! hand it the frames they hear as [`Input::RadioFrame`].
+//! hand it the frames they hear as [`Input::RadioFrame`]. Between the
+//! radio's link engine and the mesh sits [`pqlink`], which runs pqXX with
+//! each neighbour ([`secured`] is its wire format, §15).
 
 pub mod air;
 pub mod kiss;

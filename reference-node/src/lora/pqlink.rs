@@ -52,8 +52,8 @@ pub struct PqLinkConfig {
     pub max_open_failures: u32,
     /// How long a static key binding is valid, ms.
     pub binding_lifetime_ms: u64,
-    /// Hop acknowledgements the engine can route: the last data messages
-    /// received, by `(destination, message_id)`.
+    /// Hop acknowledgements the engine can route: the last unicast
+    /// datagrams received, by `(destination, message_id)`.
     pub max_acknowledged: usize,
     /// Addresses pinned to hop ids (learnt from verified announces).
     pub max_pins: usize,
@@ -130,8 +130,8 @@ pub struct SessionInfo {
 }
 
 enum Handshake {
-    Initiating(Initiator),
-    Responding(Responder),
+    Initiating(Box<Initiator>),
+    Responding(Box<Responder>),
 }
 
 struct Pending {
@@ -247,7 +247,7 @@ impl PqLink {
                 self.transmits.push_back((priority_of(&datagram), datagram));
                 Ok(())
             }
-            Addressing::Neighbour(hop) => self.to_neighbour(hop, datagram, now, rng),
+            Addressing::Neighbour(hop) => self.seal_to(hop, datagram, now, rng),
             Addressing::Acknowledgement {
                 destination,
                 message_id,
@@ -262,7 +262,7 @@ impl PqLink {
                     .ok_or_else(|| {
                         Error::UnknownSession("a hop ack for a message no neighbour sent".into())
                     })?;
-                self.to_neighbour(hop, datagram, now, rng)
+                self.seal_to(hop, datagram, now, rng)
             }
         }
     }
@@ -296,12 +296,8 @@ impl PqLink {
         Ok(None)
     }
 
-    /// Runs the handshake timers: retries, give-ups, binding renewal.
+    /// Runs the handshake timers: retries and give-ups.
     pub fn handle_timeout(&mut self, now: u64, rng: &mut impl CryptoRng) {
-        if now.saturating_add(DAY_MS) > self.binding_not_after_ms {
-            self.binding_not_after_ms = now.saturating_add(self.config.binding_lifetime_ms);
-            self.local = LocalStatic::generate(&self.identity, self.binding_not_after_ms, rng);
-        }
         let due: Vec<HopId> = self
             .neighbours
             .iter()
@@ -400,7 +396,7 @@ impl PqLink {
         .to_bytes()
     }
 
-    fn to_neighbour(
+    fn seal_to(
         &mut self,
         hop: HopId,
         datagram: Bytes,
@@ -439,8 +435,17 @@ impl PqLink {
         Ok(())
     }
 
+    /// A new static key when less than a day of the binding remains.
+    fn renew_binding(&mut self, now: u64, rng: &mut impl CryptoRng) {
+        if now.saturating_add(DAY_MS) > self.binding_not_after_ms {
+            self.binding_not_after_ms = now.saturating_add(self.config.binding_lifetime_ms);
+            self.local = LocalStatic::generate(&self.identity, self.binding_not_after_ms, rng);
+        }
+    }
+
     /// Starts the next initiator attempt toward `hop`.
     fn start_initiator(&mut self, hop: HopId, now: u64, rng: &mut impl CryptoRng) -> Result<()> {
+        self.renew_binding(now, rng);
         let mut initiator = Initiator::new(
             &self.local,
             self.handshake_config(hop, Role::Initiator),
@@ -452,7 +457,7 @@ impl PqLink {
         let n = self.neighbour(hop, now);
         n.attempts += 1;
         n.pending = Some(Pending {
-            handshake: Some(Handshake::Initiating(initiator)),
+            handshake: Some(Handshake::Initiating(Box::new(initiator))),
             role: Role::Initiator,
             started_ms: now,
             deadline_ms: now.saturating_add(timeout << (n.attempts - 1).min(16)),
@@ -492,6 +497,7 @@ impl PqLink {
         if !responding && responders >= self.config.max_responders {
             return Err(Error::Full("pqXX handshakes in progress"));
         }
+        self.renew_binding(now, rng);
         let mut responder = Responder::new(
             &self.local,
             self.handshake_config(hop, Role::Responder),
@@ -503,7 +509,7 @@ impl PqLink {
         let timeout = self.config.handshake_timeout_ms;
         let n = self.neighbour(hop, now);
         n.pending = Some(Pending {
-            handshake: Some(Handshake::Responding(responder)),
+            handshake: Some(Handshake::Responding(Box::new(responder))),
             role: Role::Responder,
             started_ms: now,
             deadline_ms: now.saturating_add(timeout),
@@ -649,7 +655,9 @@ impl PqLink {
         session.open_failures = 0;
         session.records_in += 1;
         let datagram = Bytes::from(out);
-        if let Some(h) = header_of(&datagram).filter(|h| h.message_type.is_data()) {
+        // Every unicast datagram is remembered, not only the types that
+        // take custody today: a HopAck answers whatever the mesh stored.
+        if let Some(h) = header_of(&datagram) {
             if self.acknowledged.len() >= self.config.max_acknowledged {
                 self.acknowledged.pop_front();
             }
@@ -917,6 +925,18 @@ mod tests {
             rng,
         );
         assert_eq!(held.unwrap_err().class(), "timeout");
+    }
+
+    #[test]
+    fn the_binding_is_renewed_before_it_expires() {
+        let rng = &mut ChaCha20Rng::seed_from_u64(6);
+        let (mut a, mut b) = pair(rng);
+        let late = PqLinkConfig::default().binding_lifetime_ms - DAY_MS + 1;
+        let sealed = datagram(MessageType::Sealed, Some(&b.address), b"late");
+        a.link.send(sealed.clone(), late, rng).unwrap();
+        assert!(a.link.binding_not_after_ms > late + DAY_MS);
+        let delivered = handshake(&mut a, &mut b, late, rng);
+        assert_eq!(delivered[0].as_ref().unwrap(), &sealed);
     }
 
     #[test]
