@@ -34,6 +34,7 @@
 //! | [`mesh_channel`] | qpc-mesh `Message::decode` + `Channel::open`, `FloodScheduler` | the open outcome (content, sender, verification) or error class equals §12.4 computed independently (SHA-256, ChaCha20-Poly1305, strict Ed25519); genuine messages built and mutated by the harness reach every check; the flood scheduler equals a model of §12.6 and stays bounded |
 //! | [`node_kiss`] | qpc-node `KissDecoder`, `kiss::encode` | any chunking gives the frames and error classes of `spec/30` §8 computed independently; accepted frames re-encode and decode again |
 //! | [`node_air_packet`] | qpc-node `AirPacket::decode` | the outcome equals `spec/30` §7.1 (length, then version); accepted ⇒ re-encodes to the input |
+//! | [`node_secured`] | qpc-node `SecuredDatagram::decode`, `PqLink::receive` | decoding equals `spec/30` §15.1 computed independently and re-encodes; a fresh engine passes cleartext only if not unicast (else `downgrade`), gives nothing from secured datagrams without a session, answers only a genuine message 1 |
 //! | [`node_stream_frames`] | qpc-node `FrameReader` (QUIC datagram and control frames) | any chunking gives the frames and final class of `spec/30` §6 / §9 computed independently; frames re-encode to the bytes they came from |
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
@@ -106,7 +107,7 @@ pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
 };
-pub use node::{node_air_packet, node_kiss, node_stream_frames};
+pub use node::{node_air_packet, node_kiss, node_secured, node_stream_frames};
 
 pub use mls::{expected_header, expected_payload, mls_ordering, mls_payload};
 pub use pqxx::{
@@ -153,6 +154,7 @@ pub const TARGETS: [&str; 39] = [
     "node_kiss",
     "node_air_packet",
     "node_stream_frames",
+    "node_secured",
     "fapp_message",
     "fapp_sealed",
     "fapp_relay",
@@ -187,6 +189,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "node_kiss" => node_kiss(data),
         "node_air_packet" => node_air_packet(data),
         "node_stream_frames" => node_stream_frames(data),
+        "node_secured" => node_secured(data),
         "lora_reassembly" => lora_reassembly(data),
         "lora_link" => lora_link(data),
         "mesh_channel" => mesh_channel(data),

@@ -4,7 +4,7 @@
 //! sealed message and gets C's receipt. Every step is driven through the
 //! nodes' control API, as a user would, and printed with its timing.
 
-use std::net::UdpSocket;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,35 +17,30 @@ use crate::identity;
 use crate::node::{self, RunningNode};
 
 /// How long one step may take.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The community seed of the demo (a test bed's shared issuer, spec/30 §3).
 const DEMO_ISSUER_SEED: &str = "d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3";
 
-/// A free loopback UDP port (for a QUIC endpoint or a radio).
-pub fn free_udp_port() -> Result<u16> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// The ports and directories of the demo's three nodes.
+/// The directories and configurations of the demo's three nodes. Every
+/// socket binds port 0 (the system chooses, so two runs never race for a
+/// port): B starts first; A dials B's QUIC port and C's radio transmits to
+/// B's radio, which learns C's when it hears it (`spec/30` §7).
 #[derive(Debug, Clone)]
 pub struct Topology {
     /// The working directory; each node's data directory is inside.
     pub dir: PathBuf,
-    /// A's and B's QUIC ports.
-    pub quic: [u16; 2],
-    /// B's and C's radio ports.
-    pub radio: [u16; 2],
+    /// The LoRa spreading factor of B's and C's radios.
+    pub spreading_factor: u8,
 }
 
 impl Topology {
-    /// Free ports and `dir`.
-    pub fn new(dir: &Path) -> Result<Topology> {
-        Ok(Topology {
+    /// The topology under `dir`, its radios at `spreading_factor`.
+    pub fn new(dir: &Path, spreading_factor: u8) -> Topology {
+        Topology {
             dir: dir.to_path_buf(),
-            quic: [free_udp_port()?, free_udp_port()?],
-            radio: [free_udp_port()?, free_udp_port()?],
-        })
+            spreading_factor,
+        }
     }
 
     /// Node `name`'s data directory.
@@ -53,36 +48,47 @@ impl Topology {
         self.dir.join(name)
     }
 
-    /// The configuration files of A, B and C, given their addresses (hex;
-    /// C's is not needed: C has no QUIC peer).
-    pub fn configs(&self, [a, b, _c]: [&str; 3]) -> [String; 3] {
-        let common = |name: &str| {
-            format!(
-                "data_dir = {dir:?}\n[log]\nlevel = \"warn\"\n[mesh]\nannounce_interval_ms = 20000\n\
-                 [community]\nissuer_seed = \"{DEMO_ISSUER_SEED}\"\n",
-                dir = self.data_dir(name)
-            )
-        };
-        let lora = |bind: u16, peer: u16| {
-            format!(
-                "[lora]\nmode = \"udp\"\nspreading_factor = 9\nregion = \"eu868-g3\"\n\
-                 [lora.udp]\nbind = \"127.0.0.1:{bind}\"\npeers = [\"127.0.0.1:{peer}\"]\n"
-            )
-        };
-        let [qa, qb] = self.quic;
-        let [rb, rc] = self.radio;
-        [
-            format!(
-                "{}[quic]\nlisten = \"127.0.0.1:{qa}\"\n[[quic.peers]]\naddress = \"{b}\"\nconnect = \"127.0.0.1:{qb}\"\n",
-                common("a")
-            ),
-            format!(
-                "{}[quic]\nlisten = \"127.0.0.1:{qb}\"\n[[quic.peers]]\naddress = \"{a}\"\n{}",
-                common("b"),
-                lora(rb, rc)
-            ),
-            format!("{}{}", common("c"), lora(rc, rb)),
-        ]
+    fn common(&self, name: &str) -> String {
+        format!(
+            "data_dir = {dir:?}\n[log]\nlevel = \"warn\"\n[mesh]\nannounce_interval_ms = 20000\n\
+             [community]\nissuer_seed = \"{DEMO_ISSUER_SEED}\"\n",
+            dir = self.data_dir(name)
+        )
+    }
+
+    fn lora(&self, peers: &str) -> String {
+        format!(
+            "[lora]\nmode = \"udp\"\nspreading_factor = {sf}\nregion = \"eu868-g3\"\n\
+             [lora.udp]\nbind = \"127.0.0.1:0\"\npeers = [{peers}]\n",
+            sf = self.spreading_factor
+        )
+    }
+
+    /// B: QUIC on port 0 accepting A (address `a`, hex), its radio on
+    /// port 0.
+    pub fn config_b(&self, a: &str) -> String {
+        format!(
+            "{}[quic]\nlisten = \"127.0.0.1:0\"\n[[quic.peers]]\naddress = \"{a}\"\n{}",
+            self.common("b"),
+            self.lora("")
+        )
+    }
+
+    /// A: QUIC on port 0, dialling B (address `b`) at `b_quic`.
+    pub fn config_a(&self, b: &str, b_quic: SocketAddr) -> String {
+        format!(
+            "{}[quic]\nlisten = \"127.0.0.1:0\"\n[[quic.peers]]\naddress = \"{b}\"\nconnect = \"{b_quic}\"\n",
+            self.common("a")
+        )
+    }
+
+    /// C: its radio on port 0, transmitting to B's at `b_radio`.
+    pub fn config_c(&self, b_radio: SocketAddr) -> String {
+        format!(
+            "{}{}",
+            self.common("c"),
+            self.lora(&format!("\"{b_radio}\""))
+        )
     }
 }
 
@@ -160,7 +166,7 @@ pub async fn run_in(dir: &Path) -> Result<()> {
         step: 0,
     };
     println!("qpc-node demo: A -QUIC- B -LoRa (emulated channel, SF9, EU868 g3 10%)- C\n");
-    let topology = Topology::new(dir)?;
+    let topology = Topology::new(dir, 9);
     let t = Instant::now();
     let mut addresses = Vec::new();
     for name in ["a", "b", "c"] {
@@ -185,10 +191,15 @@ pub async fn run_in(dir: &Path) -> Result<()> {
         t.elapsed(),
     );
     let t = Instant::now();
-    let mut nodes = Vec::new();
-    for text in topology.configs([a, b, c]) {
-        nodes.push(node::start(&Config::parse(&text)?).await?);
-    }
+    let node_b = node::start(&Config::parse(&topology.config_b(a))?).await?;
+    let (Some(b_quic), Some(b_radio)) = (node_b.quic_addr, node_b.radio_addr) else {
+        return Err(Error::InvalidConfig(
+            "B has no QUIC endpoint or radio".into(),
+        ));
+    };
+    let node_a = node::start(&Config::parse(&topology.config_a(b, b_quic))?).await?;
+    let node_c = node::start(&Config::parse(&topology.config_c(b_radio))?).await?;
+    let nodes = [node_a, node_b, node_c];
     account.step(
         "nodes started (redb stores, QUIC endpoints, radios, control sockets)",
         t.elapsed(),
@@ -226,6 +237,33 @@ pub async fn run_in(dir: &Path) -> Result<()> {
     account.step(
         &format!("A sends message {id} to C (state: {})", sent["state"]),
         t.elapsed(),
+    );
+    let node_b = &nodes[1];
+    let (handshake, took) = until("the pqXX handshake B-C on LoRa", || async {
+        let s = ask(node_b, json!({"op": "status"})).await?;
+        Ok(s["links"][1]["pqxx_handshakes"].get(0).cloned())
+    })
+    .await?;
+    let lens = &handshake["message_lens"];
+    let airtime: Vec<f64> = handshake["airtime_ms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .collect();
+    account.step(
+        &format!(
+            "pqXX link B-C up on LoRa (B {}, attempt {}, {} ms): messages of {}, {}, {} bytes, \
+             {:.1} ms airtime at SF9 in all; unicast datagrams B-C now travel inside it",
+            handshake["role"].as_str().unwrap_or("?"),
+            handshake["attempt"],
+            handshake["took_ms"],
+            lens[0],
+            lens[1],
+            lens[2],
+            airtime.iter().sum::<f64>()
+        ),
+        took,
     );
     let (_, took) = until("C receives A's message", || async {
         let inbox = ask(node_c, json!({"op": "inbox"})).await?;

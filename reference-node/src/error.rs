@@ -66,6 +66,18 @@ pub enum Error {
     /// A QUIC connection or TLS set-up failed.
     #[error("quic: {0}")]
     Quic(String),
+    /// A qpc-wire frame was refused.
+    #[error("frame: {0}")]
+    Wire(#[from] qpc_wire::Error),
+    /// A unicast mesh datagram arrived on a LoRa link outside pqXX.
+    #[error("{0} arrived in the clear on a LoRa link: unicast datagrams travel inside pqXX")]
+    Unprotected(&'static str),
+    /// A pqXX record from a neighbour the node has no session with.
+    #[error("no pqXX session with neighbour {0}")]
+    UnknownSession(String),
+    /// A LoRa neighbour did not complete the pqXX handshake in time.
+    #[error("timeout: {0}")]
+    Timeout(String),
 }
 
 impl Error {
@@ -86,6 +98,10 @@ impl Error {
             Error::Io(_) | Error::Quic(_) => "io",
             Error::Mesh(e) => e.class(),
             Error::Crypto(e) => e.class(),
+            Error::Wire(e) => e.class(),
+            Error::Unprotected(_) => "downgrade",
+            Error::UnknownSession(_) => "unknown_session",
+            Error::Timeout(_) => "timeout",
         }
     }
 }

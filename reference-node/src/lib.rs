@@ -11,7 +11,7 @@
 //! | [`identity`] | keygen, OS randomness, community credentials |
 //! | [`store`] | the redb database and its tables (§4) |
 //! | [`quic`] | the QUIC profile, certificate and link (§5–§6) |
-//! | [`lora`] | air packets, KISS, and the two radios (§7–§8) |
+//! | [`lora`] | air packets, KISS, the two radios, and pqXX with LoRa neighbours (§7–§8, §15) |
 //! | [`framing`] | length-prefixed stream frames (§6, §9) |
 //! | [`runtime`] | the driver task (§2) |
 //! | [`control`] | the control API (§9) |

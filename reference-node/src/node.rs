@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::identity::{self, os_rng};
 use crate::lora::{start_kiss_radio, start_udp_radio};
 use crate::quic::{certificate, QuicTransport};
-use crate::runtime::{lora_link, Driver, Radio};
+use crate::runtime::{lora_link, pq_link, Driver, Radio};
 use crate::store::Store;
 
 /// Inputs waiting for the driver.
@@ -64,14 +64,16 @@ pub async fn start(config: &Config) -> Result<RunningNode> {
             }
             _ => return Err(Error::InvalidConfig("lora.mode without its table".into())),
         };
+        let mut rng = os_rng()?;
         radio = Some(Radio {
-            link: lora_link(profile, lora.queue_capacity, &mut os_rng()?)?,
+            link: lora_link(profile, lora.queue_capacity, &mut rng)?,
+            secure: pq_link(&identity, &profile, &mut rng)?,
             tx,
             counters,
             profile,
         });
     }
-    let driver = Driver::new(config, store, identity, radio)?;
+    let mut driver = Driver::new(config, store, identity, radio)?;
     let address = driver.address();
     let quic = QuicTransport::bind(
         config.quic.listen,
@@ -91,6 +93,7 @@ pub async fn start(config: &Config) -> Result<RunningNode> {
             tokio::spawn(quic.clone().dial(index, addr));
         }
     }
+    driver.set_local_addresses(quic_addr, radio_addr);
     let control_socket = config.control_socket();
     tokio::spawn(control::serve(control::bind(&control_socket)?, inputs));
     tracing::info!(address = %hex::encode(address.as_bytes()), ?quic_addr, ?radio_addr, "node started");

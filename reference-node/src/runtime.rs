@@ -4,6 +4,7 @@
 //! only then lets the step's transmits and control replies out.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +13,8 @@ use qpc_crypto::identity::{Address, Identity, PublicIdentity};
 use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::delivery::RetryPolicy;
 use qpc_mesh::lora::airtime::time_on_air_ns;
-use qpc_mesh::lora::link::{priority_of, LoraLink, LoraLinkConfig};
+use qpc_mesh::lora::frame::{FRAGMENT_HEADER_LEN, WHOLE_HEADER_LEN};
+use qpc_mesh::lora::link::{LoraLink, LoraLinkConfig};
 use qpc_mesh::lora::profile::LinkProfile;
 use qpc_mesh::node::{Event, LinkConfig, MeshNode, MessageHandle, NodeConfig};
 use qpc_mesh::rebroadcast::AirtimeBudget;
@@ -27,6 +29,8 @@ use crate::config::{decode_hex, Config};
 use crate::control::Request;
 use crate::error::{Error, Result};
 use crate::identity::{community_credentials, os_rng};
+use crate::lora::pqlink::{PqLink, PqLinkConfig, PqLinkEvent, Role};
+use crate::lora::secured::{HANDSHAKE_DATAGRAM_LENS, RECORD_OVERHEAD};
 use crate::lora::RadioCounters;
 use crate::store::{InboxRecord, MessageState, OutboxRecord, Step, Store};
 
@@ -44,6 +48,8 @@ pub const FIRST_ANNOUNCE_JITTER_MS: u64 = 1_500;
 pub const MAX_CONTENT_LEN: usize = 65_536;
 /// Most inbox rows in one `inbox` answer.
 pub const MAX_INBOX_ANSWER: usize = 1_000;
+/// Completed LoRa link handshakes `status` lists (the latest).
+pub const MAX_HANDSHAKES_LISTED: usize = 16;
 
 /// The link of QUIC peer `index` (its position in the configuration).
 pub fn quic_link(index: usize) -> LinkId {
@@ -111,6 +117,8 @@ pub enum Input {
 pub struct Radio {
     /// The radio's link engine.
     pub link: LoraLink,
+    /// pqXX with the radio's neighbours (§15).
+    pub secure: PqLink,
     /// The radio task's frame queue.
     pub tx: mpsc::Sender<Bytes>,
     /// The radio task's counters.
@@ -148,6 +156,8 @@ pub struct Driver {
     next_announce: u64,
     next_key_retry: u64,
     started_ms: u64,
+    handshakes: std::collections::VecDeque<Value>,
+    local_addresses: Value,
     step: Step,
     dirty: bool,
     replies: Vec<(oneshot::Sender<Value>, Value)>,
@@ -218,7 +228,7 @@ impl Driver {
             let airtime = time_on_air_ns(radio.profile.radio(), mtu)?;
             let bitrate = (8 * mtu as u64 * 1_000_000_000 / airtime.max(1)).max(1);
             let link = LinkConfig {
-                mtu: radio.link.max_datagram_len(),
+                mtu: radio.link.max_datagram_len() - RECORD_OVERHEAD,
                 cost: 4,
                 budget: AirtimeBudget::two_percent(bitrate),
                 shared: true,
@@ -254,6 +264,8 @@ impl Driver {
             next_announce: now + jitter,
             next_key_retry: now,
             started_ms: now,
+            handshakes: std::collections::VecDeque::new(),
+            local_addresses: json!({"quic": null, "radio": null}),
             step: Step::default(),
             dirty: true,
             replies: Vec::new(),
@@ -264,6 +276,13 @@ impl Driver {
     /// This node's address.
     pub fn address(&self) -> Address {
         self.mesh.address()
+    }
+
+    /// Where the QUIC endpoint and the emulated radio are bound (for
+    /// `status`: a configuration may bind port 0).
+    pub fn set_local_addresses(&mut self, quic: Option<SocketAddr>, radio: Option<SocketAddr>) {
+        let text = |a: Option<SocketAddr>| a.map(|a| a.to_string());
+        self.local_addresses = json!({"quic": text(quic), "radio": text(radio)});
     }
 
     /// Runs until `shutdown` or until every input sender is gone.
@@ -299,8 +318,10 @@ impl Driver {
         if let Some(t) = self.mesh.poll_timeout() {
             wake = wake.min(t);
         }
-        if let Some(t) = self.radio.as_ref().and_then(|r| r.link.poll_timeout(now)) {
-            wake = wake.min(t);
+        if let Some(radio) = &self.radio {
+            for t in [radio.link.poll_timeout(now), radio.secure.poll_timeout()] {
+                wake = t.map_or(wake, |t| wake.min(t));
+            }
         }
         if self.awaiting_key().next().is_some() {
             wake = wake.min(self.next_key_retry);
@@ -316,6 +337,9 @@ impl Driver {
         if let Some(radio) = &mut self.radio {
             if radio.link.poll_timeout(now).is_some_and(|t| t <= now) {
                 radio.link.handle_timeout(now);
+            }
+            if radio.secure.poll_timeout().is_some_and(|t| t <= now) {
+                radio.secure.handle_timeout(now, &mut self.rng);
             }
         }
         if now >= self.next_announce {
@@ -379,7 +403,15 @@ impl Driver {
 
     fn radio_frame(&mut self, source: u32, frame: Bytes, now: u64) {
         let Some(radio) = &mut self.radio else { return };
-        match radio.link.handle_frame(now, source, frame) {
+        let heard = radio
+            .link
+            .handle_frame(now, source, frame)
+            .map_err(Error::from)
+            .and_then(|datagram| match datagram {
+                Some(d) => radio.secure.receive(d, now, &mut self.rng),
+                None => Ok(None),
+            });
+        match heard {
             Ok(Some(datagram)) => {
                 let stats = self.stats.entry(LORA_LINK).or_default();
                 stats.datagrams_in += 1;
@@ -388,6 +420,9 @@ impl Driver {
                 self.dirty = true;
             }
             Ok(None) => {}
+            Err(e @ (Error::Unprotected(_) | Error::Crypto(_))) => {
+                tracing::warn!(class = e.class(), "LoRa datagram refused: {e}")
+            }
             Err(e) => tracing::debug!(class = e.class(), "radio frame refused: {e}"),
         }
     }
@@ -408,6 +443,14 @@ impl Driver {
             self.transmit(transmit.link, Bytes::from(transmit.bytes), now);
         }
         if let Some(radio) = &mut self.radio {
+            while let Some((priority, datagram)) = radio.secure.poll_transmit() {
+                if let Err(e) = radio.link.send(now, priority, &datagram) {
+                    tracing::debug!(class = e.class(), "radio refused a datagram: {e}");
+                }
+            }
+            while let Some(event) = radio.secure.poll_event() {
+                Self::on_link_security(&mut self.handshakes, &radio.profile, event);
+            }
             while let Some(frame) = radio.link.poll_transmit(now) {
                 if radio.tx.try_send(frame).is_err() {
                     tracing::warn!("radio task queue full: a frame was dropped");
@@ -429,15 +472,56 @@ impl Driver {
         Ok(())
     }
 
+    /// Logs a link security event; a completed handshake is kept for
+    /// `status` with its bytes and airtime.
+    fn on_link_security(
+        handshakes: &mut std::collections::VecDeque<Value>,
+        profile: &LinkProfile,
+        event: PqLinkEvent,
+    ) {
+        match event {
+            PqLinkEvent::Established {
+                peer,
+                role,
+                attempt,
+                took_ms,
+                message_lens,
+            } => {
+                let airtime_ms: Vec<f64> = message_lens
+                    .iter()
+                    .map(|&len| datagram_airtime_ns(profile, len).unwrap_or(0) as f64 / 1e6)
+                    .collect();
+                tracing::info!(peer = %hex_address(&peer), ?role, attempt, took_ms, ?message_lens, ?airtime_ms, "pqXX link session up");
+                if handshakes.len() == MAX_HANDSHAKES_LISTED {
+                    handshakes.pop_front();
+                }
+                handshakes.push_back(json!({
+                    "peer": hex_address(&peer),
+                    "role": if role == Role::Initiator { "initiator" } else { "responder" },
+                    "attempt": attempt, "took_ms": took_ms,
+                    "message_lens": message_lens, "airtime_ms": airtime_ms,
+                }));
+            }
+            PqLinkEvent::Failed {
+                neighbour,
+                class,
+                dropped,
+            } => tracing::warn!(
+                neighbour = %hex::encode(neighbour.0), class, dropped,
+                "pqXX handshake with a LoRa neighbour failed"
+            ),
+        }
+    }
+
     fn transmit(&mut self, link: LinkId, bytes: Bytes, now: u64) {
         let len = bytes.len() as u64;
         let sent = if link == LORA_LINK {
             match &mut self.radio {
                 Some(radio) => radio
-                    .link
-                    .send(now, priority_of(&bytes), &bytes)
+                    .secure
+                    .send(bytes, now, &mut self.rng)
                     .map_err(|e| {
-                        tracing::debug!(class = e.class(), "radio refused a datagram: {e}")
+                        tracing::debug!(class = e.class(), "datagram not sent on LoRa: {e}")
                     })
                     .is_ok(),
                 None => false,
@@ -489,6 +573,9 @@ impl Driver {
                 if decision.accepted() {
                     tracing::debug!(destination = %hex_address(&destination), ?decision, "route");
                     self.destinations.insert(destination);
+                    if let Some(radio) = &mut self.radio {
+                        radio.secure.learn(destination);
+                    }
                 }
             }
             Event::Rejected { link, class } => {
@@ -664,6 +751,11 @@ impl Driver {
                 "frames_in": c.frames_in, "frames_out": c.frames_out,
                 "frame_bytes_out": c.bytes_out, "lost": c.lost,
                 "airtime_ms": radio.link.airtime_used_ns() as f64 / 1e6,
+                "pqxx_sessions": radio.secure.sessions().iter().map(|s| json!({
+                    "neighbour": hex::encode(s.neighbour.0), "peer": hex_address(&s.peer),
+                    "since_ms": s.since_ms, "records_out": s.records_out, "records_in": s.records_in,
+                })).collect::<Vec<_>>(),
+                "pqxx_handshakes": self.handshakes,
             }));
         }
         let routes = self
@@ -674,6 +766,7 @@ impl Driver {
         Ok(json!({
             "ok": true,
             "address": hex_address(&self.mesh.address()),
+            "bound": self.local_addresses,
             "uptime_ms": now.saturating_sub(self.started_ms),
             "routes": routes,
             "stored": self.mesh.store().len(),
@@ -682,6 +775,37 @@ impl Driver {
             "links": links,
         }))
     }
+}
+
+/// The exact time on air of a `len`-byte link datagram at `profile`: one
+/// whole frame, or the fragments of `11-lora-link.md` §6.4.
+pub fn datagram_airtime_ns(profile: &LinkProfile, len: usize) -> Result<u64> {
+    let mtu = profile.mtu();
+    if len + WHOLE_HEADER_LEN <= mtu {
+        return Ok(time_on_air_ns(profile.radio(), len + WHOLE_HEADER_LEN)?);
+    }
+    let chunk = mtu - FRAGMENT_HEADER_LEN;
+    let mut total = 0;
+    for start in (0..len).step_by(chunk) {
+        let payload = chunk.min(len - start);
+        total += time_on_air_ns(profile.radio(), payload + FRAGMENT_HEADER_LEN)?;
+    }
+    Ok(total)
+}
+
+/// The link security engine for a radio at `profile`: its handshake
+/// timeout is three times the airtime of an empty-application pqXX
+/// handshake (§15.4) plus 5 s.
+pub fn pq_link(identity: &Identity, profile: &LinkProfile, rng: &mut StdRng) -> Result<PqLink> {
+    let mut airtime = 0;
+    for len in HANDSHAKE_DATAGRAM_LENS {
+        airtime += datagram_airtime_ns(profile, len)?;
+    }
+    let config = PqLinkConfig {
+        handshake_timeout_ms: 3 * airtime / 1_000_000 + 5_000,
+        ..PqLinkConfig::default()
+    };
+    PqLink::new(identity, config, now_ms(), rng)
 }
 
 /// A radio's link engine for `profile` with `queue_capacity` frames.

@@ -15,7 +15,7 @@ const MESSAGES: usize = 60;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_nothing_and_delivers_nothing_twice() {
     let dir = temp_dir("durability");
-    let (c, [node_a, mut node_b, mut node_c]) = quic_chain(&dir);
+    let (c, [node_a, mut node_b, mut node_c]) = quic_chain(&dir).await;
     let c = &c;
     node_a.wait_route(c).await;
 

@@ -10,9 +10,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{config, keygen, temp_dir, NodeProcess, BIN};
+use common::{bound, config, keygen, temp_dir, NodeProcess, BIN};
 use qpc_crypto::identity::{Address, Identity};
-use qpc_node::demo::free_udp_port;
 use qpc_node::quic::certificate::{self, NodeCertificate, SERVER_NAME};
 use qpc_node::quic::tls;
 use rand_core::{Rng, SeedableRng};
@@ -104,13 +103,11 @@ async fn hostile_bytes_and_peers_are_refused_and_the_node_survives() {
     let pinned = Identity::generate(&mut rng);
     let stranger = Identity::generate(&mut rng);
     let pinned_hex = hex::encode(pinned.public().address().as_bytes());
-    let (quic, radio) = (free_udp_port().unwrap(), free_udp_port().unwrap());
-    let lora = format!("[lora]\nmode = \"udp\"\n[lora.udp]\nbind = \"127.0.0.1:{radio}\"\n");
-    let node = NodeProcess::spawn(
-        &data,
-        &config(&data, Some(quic), &[(&pinned_hex, None)], &lora),
-    );
-    assert_eq!(node.ask(json!({"op": "status"})).await["ok"], true);
+    let lora = "[lora]\nmode = \"udp\"\n[lora.udp]\nbind = \"127.0.0.1:0\"\n";
+    let node = NodeProcess::spawn(&data, &config(&data, Some(0), &[(&pinned_hex, None)], lora));
+    let (Some(quic), Some(radio)) = bound(&node).await else {
+        panic!("the node reports no bound QUIC port or radio port");
+    };
 
     // Random datagrams to the QUIC port and the radio port, and air packets
     // with a valid header around random frames.
@@ -179,6 +176,7 @@ async fn hostile_bytes_and_peers_are_refused_and_the_node_survives() {
     let log = node.log_text();
     for class in [
         "class=\"downgrade\"",
+        "X25519MLKEM768 is required",
         "class=\"peer_rejected\"",
         "class=\"malformed\"",
     ] {

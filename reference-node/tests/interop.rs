@@ -1,4 +1,4 @@
-//! Three real `qpc-node` processes, A –QUIC– B –LoRa (emulated)– C: a
+//! Three real `qpc-node` processes, A –QUIC– B –LoRa (emulated, SF7)– C: a
 //! message from A reaches C and A gets the receipt; the CLI client
 //! subcommands work against a running node.
 
@@ -6,25 +6,27 @@ mod common;
 
 use std::process::Command;
 
-use common::{keygen, temp_dir, NodeProcess, BIN};
+use common::{bound, keygen, temp_dir, NodeProcess, BIN};
 use qpc_node::demo::Topology;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_deliver_with_a_receipt() {
     let dir = temp_dir("interop");
-    let topology = Topology::new(&dir).unwrap();
+    let topology = Topology::new(&dir, 7);
     let addresses: Vec<String> = ["a", "b", "c"]
         .iter()
         .map(|n| keygen(&topology.data_dir(n)))
         .collect();
     let [a, b, c] = [&addresses[0], &addresses[1], &addresses[2]];
-    let configs = topology.configs([a, b, c]);
-    let nodes: Vec<NodeProcess> = ["a", "b", "c"]
-        .iter()
-        .zip(&configs)
-        .map(|(name, config)| NodeProcess::spawn(&topology.data_dir(name), config))
-        .collect();
+    let node_b = NodeProcess::spawn(&topology.data_dir("b"), &topology.config_b(a));
+    let (Some(b_quic), Some(b_radio)) = bound(&node_b).await else {
+        panic!("B reports no QUIC port or radio port");
+    };
+    let at = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let node_a = NodeProcess::spawn(&topology.data_dir("a"), &topology.config_a(b, at(b_quic)));
+    let node_c = NodeProcess::spawn(&topology.data_dir("c"), &topology.config_c(at(b_radio)));
+    let nodes = [node_a, node_b, node_c];
     let (node_a, node_c) = (&nodes[0], &nodes[2]);
     node_a.wait_route(c).await;
 
@@ -32,7 +34,7 @@ async fn three_nodes_deliver_with_a_receipt() {
     let out = Command::new(BIN)
         .args(["send", "--config"])
         .arg(&node_a.config)
-        .args(["--to", c, "--text", "hello over two links", "--wait", "60"])
+        .args(["--to", c, "--text", "hello over two links", "--wait", "90"])
         .output()
         .unwrap();
     assert!(

@@ -20,7 +20,7 @@ async fn thousands_of_messages_relayed_over_quic() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let dir = temp_dir("load");
-    let (c, [node_a, node_b, node_c]) = quic_chain(&dir);
+    let (c, [node_a, node_b, node_c]) = quic_chain(&dir).await;
     let c = &c;
     node_a.wait_route(c).await;
     // The first message fetches C's identity; the rest are timed.

@@ -74,4 +74,86 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
     );
     add(t, "control-too-large", vec![0x80, 0x00, 0x10, 0x00, 0x01]);
     add(t, "control-truncated-prefix", vec![0x81, 0x00, 0x00]);
+
+    secured_seeds(add);
+}
+
+/// Seeds of `node_secured`: a genuine message 1 for the target's engine,
+/// stray handshake messages and records, cleartext unicast and broadcast
+/// envelopes, and each decoding refusal of `spec/30` §15.1.
+fn secured_seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
+    use bytes::Bytes;
+    use qpc_crypto::identity::{Address, Identity};
+    use qpc_mesh::envelope::{Header, HopId, MessageType};
+    use qpc_node::lora::pqlink::{PqLink, PqLinkConfig};
+    use rand_chacha::rand_core::SeedableRng;
+
+    let t = "node_secured";
+    let target = Identity::from_seeds(&[0x51; 32], &[0x52; 32])
+        .public()
+        .address();
+    let sender = Identity::from_seeds(&[0x61; 32], &[0x62; 32]);
+    let envelope = |message_type, hop_id: Option<&Address>| {
+        let header = Header {
+            message_type,
+            hop_count: 0,
+            hop_limit: 8,
+            destination: target,
+            message_id: 5,
+            hop_id: hop_id.map(HopId::of),
+        };
+        let mut out = Vec::new();
+        header.encode(&mut out).expect("a valid header");
+        out.extend_from_slice(&[0x42; 8]);
+        out
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+    let mut link = PqLink::new(&sender, PqLinkConfig::default(), 0, &mut rng).expect("engine");
+    let sealed = envelope(MessageType::Sealed, Some(&target));
+    link.send(Bytes::from(sealed.clone()), 0, &mut rng)
+        .expect("queued for a handshake");
+    let (_, message_1) = link.poll_transmit().expect("message 1");
+    add(t, "message-1-genuine", cat(&[&[0], &message_1]));
+    let header = |code: u8| {
+        cat(&[
+            &[1, 0x01],
+            &[0; 8],
+            &HopId::of(&sender.public().address()).0,
+            &[0x01, 0x01, code],
+        ])
+    };
+    add(
+        t,
+        "message-2-stray",
+        cat(&[&header(0x02), &[0x05], &[0x22; 5]]),
+    );
+    add(
+        t,
+        "message-3-stray",
+        cat(&[&header(0x03), &[0x05], &[0x33; 5]]),
+    );
+    add(
+        t,
+        "record-no-session",
+        cat(&[&header(0x05), &[0x18], &[0x55; 24]]),
+    );
+    add(t, "stream-record", cat(&[&header(0x04), &[0x01], &[0x44]]));
+    add(t, "clear-unicast", cat(&[&[0], &sealed]));
+    add(
+        t,
+        "clear-hop-ack",
+        cat(&[&[0], &envelope(MessageType::HopAck, Some(&target))]),
+    );
+    add(
+        t,
+        "clear-announce",
+        cat(&[&[0], &envelope(MessageType::Announce, None)]),
+    );
+    add(t, "truncated", vec![0, 0x01, 0xaa]);
+    add(t, "no-frame", cat(&[&[1, 0x01], &[0; 16]]));
+    add(
+        t,
+        "too-large",
+        cat(&[&[1, 0x01], &[0; 16], &[0x01, 0x01, 0x05, 0x80, 0x01, 0, 0]]),
+    );
 }

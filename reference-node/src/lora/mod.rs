@@ -1,10 +1,14 @@
 //! The LoRa radios (`spec/30-reference-node.md` §7–§8): the emulated
 //! shared channel over loopback UDP and a serial modem speaking KISS. Both
 //! take link frames from the driver (already paced by its `LoraLink`) and
-//! hand it the frames they hear as [`Input::RadioFrame`].
+//! hand it the frames they hear as [`Input::RadioFrame`]. Between the
+//! radio's link engine and the mesh sits [`pqlink`], which runs pqXX with
+//! each neighbour ([`secured`] is its wire format, §15).
 
 pub mod air;
 pub mod kiss;
+pub mod pqlink;
+pub mod secured;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -29,6 +33,29 @@ use kiss::KissDecoder;
 
 /// Frames waiting for the radio.
 pub const RADIO_QUEUE: usize = 256;
+/// The most radios one emulated radio transmits to (configured and heard).
+pub const MAX_RADIO_PEERS: usize = 64;
+
+/// The radios an emulated radio transmits to: the configured ones, and
+/// every radio it has heard a valid air packet from (§7), at most
+/// [`MAX_RADIO_PEERS`].
+#[derive(Debug, Default)]
+struct Peers(Mutex<Vec<SocketAddr>>);
+
+impl Peers {
+    fn heard(&self, from: SocketAddr) {
+        if let Ok(mut peers) = self.0.lock() {
+            if peers.len() < MAX_RADIO_PEERS && !peers.contains(&from) {
+                tracing::info!(%from, "radio heard a new radio: transmitting to it too");
+                peers.push(from);
+            }
+        }
+    }
+
+    fn now(&self) -> Vec<SocketAddr> {
+        self.0.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
 
 /// What a radio did, for `status`.
 #[derive(Debug, Default)]
@@ -111,9 +138,10 @@ pub async fn start_udp_radio(
     let (tx, rx) = mpsc::channel(RADIO_QUEUE);
     let epoch = Instant::now();
     let sf = radio.spreading_factor();
+    let peers = Arc::new(Peers(Mutex::new(peers)));
     tokio::spawn(transmit_udp(
         socket.clone(),
-        peers,
+        peers.clone(),
         sf,
         channel.clone(),
         counters.clone(),
@@ -122,6 +150,7 @@ pub async fn start_udp_radio(
     ));
     tokio::spawn(receive_udp(
         socket,
+        peers,
         channel,
         counters.clone(),
         inputs,
@@ -144,7 +173,7 @@ fn wait_before_transmit(channel: &SharedChannel, now: u64) -> Option<u64> {
 /// out when its transmission starts, and the radio is busy for its airtime.
 async fn transmit_udp(
     socket: Arc<UdpSocket>,
-    peers: Vec<SocketAddr>,
+    peers: Arc<Peers>,
     spreading_factor: u8,
     channel: SharedChannel,
     counters: Arc<RadioCounters>,
@@ -176,7 +205,7 @@ async fn transmit_udp(
             frame,
         }
         .to_bytes();
-        for peer in &peers {
+        for peer in peers.now() {
             let _ = socket.send_to(&packet, peer).await;
         }
         counters.sent(len);
@@ -186,6 +215,7 @@ async fn transmit_udp(
 
 async fn receive_udp(
     socket: Arc<UdpSocket>,
+    peers: Arc<Peers>,
     channel: SharedChannel,
     counters: Arc<RadioCounters>,
     inputs: mpsc::Sender<Input>,
@@ -205,6 +235,7 @@ async fn receive_udp(
                 continue;
             }
         };
+        peers.heard(from);
         let started = match channel.lock() {
             Ok(mut c) => c.receiver.start(&packet, now),
             Err(_) => return,

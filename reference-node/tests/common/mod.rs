@@ -72,6 +72,26 @@ impl NodeProcess {
         }
     }
 
+    /// Rewrites the configuration so that a restart binds the ports the
+    /// node has now (its QUIC port and radio port may have been 0).
+    pub async fn pin_ports(&mut self) {
+        let (quic, radio) = bound(self).await;
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        if let Some(port) = quic {
+            text = text.replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\""),
+            );
+        }
+        if let Some(port) = radio {
+            text = text.replace(
+                "bind = \"127.0.0.1:0\"",
+                &format!("bind = \"127.0.0.1:{port}\""),
+            );
+        }
+        std::fs::write(&self.config, text).unwrap();
+    }
+
     /// Starts the node again from the same configuration.
     pub fn restart(&mut self) {
         let log = std::fs::OpenOptions::new()
@@ -172,22 +192,37 @@ pub fn config(
     text + extra
 }
 
-/// A –QUIC– B –QUIC– C under `dir`, every node dialling its peers (so a
-/// restarted node reconnects at once): C's address and the three nodes.
-pub fn quic_chain(dir: &Path) -> (String, [NodeProcess; 3]) {
+/// The socket addresses a running node is bound to: (QUIC, radio).
+pub async fn bound(node: &NodeProcess) -> (Option<u16>, Option<u16>) {
+    let status = node.ask(json!({"op": "status"})).await;
+    let port = |key: &str| {
+        status["bound"][key]
+            .as_str()
+            .map(|a| a.parse::<std::net::SocketAddr>().unwrap().port())
+    };
+    (port("quic"), port("radio"))
+}
+
+/// A –QUIC– B –QUIC– C under `dir`, started one after another, each
+/// listening on a port the system chose (0) and dialling the nodes already
+/// running, so no port is picked before it is bound. A restarted node
+/// binds the port it had again ([`NodeProcess::restart`]) and dials its
+/// peers again; C's address and the three nodes.
+pub async fn quic_chain(dir: &Path) -> (String, [NodeProcess; 3]) {
     let dirs: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
     let addresses: Vec<String> = dirs.iter().map(|d| keygen(d)).collect();
     let (a, b, c) = (&addresses[0], &addresses[1], &addresses[2]);
-    let ports: Vec<u16> = (0..3)
-        .map(|_| qpc_node::demo::free_udp_port().unwrap())
-        .collect();
-    let (pa, pb, pc) = (ports[0], ports[1], ports[2]);
-    let peers: [&[(&str, Option<u16>)]; 3] = [
-        &[(b, Some(pb))],
-        &[(a, Some(pa)), (c, Some(pc))],
-        &[(b, Some(pb))],
-    ];
-    let nodes = [0, 1, 2]
-        .map(|i| NodeProcess::spawn(&dirs[i], &config(&dirs[i], Some(ports[i]), peers[i], "")));
+    let node_a = NodeProcess::spawn(&dirs[0], &config(&dirs[0], Some(0), &[(b, None)], ""));
+    let pa = bound(&node_a).await.0;
+    let node_b = NodeProcess::spawn(
+        &dirs[1],
+        &config(&dirs[1], Some(0), &[(a, pa), (c, None)], ""),
+    );
+    let pb = bound(&node_b).await.0;
+    let node_c = NodeProcess::spawn(&dirs[2], &config(&dirs[2], Some(0), &[(b, pb)], ""));
+    let mut nodes = [node_a, node_b, node_c];
+    for node in &mut nodes {
+        node.pin_ports().await;
+    }
     (c.clone(), nodes)
 }
