@@ -118,7 +118,7 @@ pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 39] = [
+pub const TARGETS: [&str; 40] = [
     "frame_decoder",
     "frame",
     "hello",
