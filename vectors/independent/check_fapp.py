@@ -31,13 +31,13 @@ exit status: 0 all pass, 1 any failure, 2 a dependency is missing.
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import sys
 
+import vector_runner
+
 try:
-    import jsonschema
     from cryptography.exceptions import InvalidSignature, InvalidTag
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
@@ -979,33 +979,6 @@ def spec_worked_examples(data):
         return "the withdraw example is not the re-signed one"
 
 
-def main(argv):
-    path = argv[1] if len(argv) > 1 else os.path.join(VECTORS, "fapp.json")
-    data = json.load(open(path))
-    schema = json.load(open(os.path.join(VECTORS, "fapp.schema.json")))
-    passed = failed = 0
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as e:
-        print(f"FAIL schema: {e.message}")
-        failed += 1
-    why = spec_worked_examples(data)
-    if why:
-        print(f"FAIL worked example: {why}")
-        failed += 1
-    for v in data["vectors"]:
-        try:
-            why = CHECKS[v["kind"]](v)
-        except Exception as e:  # a checker crash is a failure, not a pass
-            why = f"checker raised {type(e).__name__}: {e}"
-        if why:
-            print(f"FAIL {v['name']} ({v['kind']}): {why}")
-            failed += 1
-        else:
-            passed += 1
-    print(f"{os.path.basename(path)}: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS, "fapp.json")], CHECKS,
+                                file_checks=[("worked example", spec_worked_examples)]))
