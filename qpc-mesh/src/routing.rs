@@ -9,7 +9,7 @@
 //! until `expires_at`, then expired (still remembering sequence and metric,
 //! so that replays stay refused) until `forget_at`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use qpc_crypto::identity::Address;
 
@@ -235,10 +235,17 @@ struct Entry {
     state: State,
 }
 
+/// An entry's place in the deadline index: its state (0 expired, 1 live),
+/// its next deadline (`forget_at` or `expires_at`) and its address.
+type Deadline = (u8, u64, Address);
+
+/// The smallest address, the lower bound of a range over [`Deadline`]s.
+const FIRST_ADDRESS: Address = Address::from_bytes([0; 16]);
+
 impl Entry {
     /// Eviction order: expired entries first (earliest `forget_at`), then
     /// live ones (earliest `expires_at`); the address breaks ties.
-    fn eviction_key(&self, address: &Address) -> (u8, u64, Address) {
+    fn eviction_key(&self, address: &Address) -> Deadline {
         match self.state {
             State::Expired { forget_at } => (0, forget_at, *address),
             State::Live { expires_at } => (1, expires_at, *address),
@@ -255,6 +262,9 @@ pub struct RoutingTable {
     local: Address,
     config: RoutingConfig,
     entries: BTreeMap<Address, Entry>,
+    /// Every entry's [`Entry::eviction_key`], kept in step with `entries`
+    /// so that expiry, the next deadline and eviction need no scan.
+    deadlines: BTreeSet<Deadline>,
     events: VecDeque<TableEvent>,
 }
 
@@ -266,6 +276,7 @@ impl RoutingTable {
             local,
             config,
             entries: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
             events: VecDeque::new(),
         })
     }
@@ -312,12 +323,12 @@ impl RoutingTable {
                 expires_at: now.saturating_add(self.config.route_lifetime_ms),
             },
         };
-        let Some(entry) = self.entries.get_mut(&address) else {
+        let Some(entry) = self.entries.get(&address) else {
             if self.live_routes_via(advert.from) >= self.config.max_routes_per_neighbour {
                 return Ok(outcome(Decision::NeighbourQuota, false, None));
             }
             let evicted = self.make_room();
-            self.entries.insert(address, fresh);
+            self.put(address, fresh);
             return Ok(outcome(Decision::Installed, may_relay, evicted));
         };
         let known = entry.announce.sequence();
@@ -325,11 +336,11 @@ impl RoutingTable {
             return Err(Error::Stale { sequence, known });
         }
         if sequence > known {
-            *entry = fresh;
+            self.put(address, fresh);
             return Ok(outcome(Decision::UpdatedNewerSequence, may_relay, None));
         }
         if metric < entry.metric {
-            *entry = fresh;
+            self.put(address, fresh);
             return Ok(outcome(Decision::UpdatedBetterMetric, false, None));
         }
         Ok(outcome(Decision::NotFeasible, false, None))
@@ -343,16 +354,15 @@ impl RoutingTable {
     pub fn break_route(&mut self, destination: &Address, via: &Neighbour, now: u64) -> bool {
         self.expire(now);
         let hold = self.config.hold_ms;
-        let Some(entry) = self.entries.get_mut(destination) else {
+        let Some(entry) = self.entries.get(destination) else {
             return false;
         };
         let through_via = matches!(entry.state, State::Live { .. })
             && entry.next_hop.link == via.link
             && (via.hop_id.is_none() || entry.next_hop.hop_id == via.hop_id);
         if through_via {
-            entry.state = State::Expired {
-                forget_at: now.saturating_add(hold),
-            };
+            let forget_at = now.saturating_add(hold);
+            self.set_state(destination, State::Expired { forget_at });
             self.push_event(TableEvent::Expired(*destination));
         }
         through_via
@@ -404,13 +414,50 @@ impl RoutingTable {
 
     /// When the table next needs [`RoutingTable::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.entries
-            .values()
-            .map(|e| match e.state {
-                State::Live { expires_at } => expires_at,
-                State::Expired { forget_at } => forget_at,
-            })
+        [0, 1]
+            .into_iter()
+            .filter_map(|state| self.first_deadline(state))
             .min()
+    }
+
+    /// The earliest deadline among entries in `state` (0 expired, 1 live).
+    fn first_deadline(&self, state: u8) -> Option<u64> {
+        let (found, deadline, _) = self.deadlines.range((state, 0, FIRST_ADDRESS)..).next()?;
+        (*found == state).then_some(*deadline)
+    }
+
+    /// The addresses of entries in `state` whose deadline is at or before
+    /// `now`.
+    fn due(&self, state: u8, now: u64) -> impl Iterator<Item = Address> + '_ {
+        self.deadlines
+            .range((state, 0, FIRST_ADDRESS)..)
+            .take_while(move |(found, deadline, _)| *found == state && *deadline <= now)
+            .map(|(_, _, address)| *address)
+    }
+
+    /// Installs or replaces the entry for `address`.
+    fn put(&mut self, address: Address, entry: Entry) {
+        if let Some(old) = self.entries.get(&address) {
+            self.deadlines.remove(&old.eviction_key(&address));
+        }
+        self.deadlines.insert(entry.eviction_key(&address));
+        self.entries.insert(address, entry);
+    }
+
+    /// Removes the entry for `address`.
+    fn remove(&mut self, address: &Address) {
+        if let Some(old) = self.entries.remove(address) {
+            self.deadlines.remove(&old.eviction_key(address));
+        }
+    }
+
+    /// Moves the entry for `address` to `state`.
+    fn set_state(&mut self, address: &Address, state: State) {
+        if let Some(entry) = self.entries.get_mut(address) {
+            self.deadlines.remove(&entry.eviction_key(address));
+            entry.state = state;
+            self.deadlines.insert(entry.eviction_key(address));
+        }
     }
 
     /// The next table event, oldest first.
@@ -427,27 +474,26 @@ impl RoutingTable {
 
     fn expire(&mut self, now: u64) {
         let hold = self.config.hold_ms;
-        let mut changes = Vec::new();
-        for (address, entry) in &mut self.entries {
-            if let State::Live { expires_at } = entry.state {
-                if expires_at <= now {
-                    entry.state = State::Expired {
-                        forget_at: expires_at.saturating_add(hold),
-                    };
-                    changes.push(TableEvent::Expired(*address));
-                }
+        // Address order, as §5.5 lists the events of one expiry.
+        let mut due: Vec<Address> = self.due(0, now).chain(self.due(1, now)).collect();
+        due.sort_unstable();
+        for address in due {
+            let Some(mut state) = self.entries.get(&address).map(|e| e.state) else {
+                continue;
+            };
+            if let State::Live { expires_at } = state {
+                state = State::Expired {
+                    forget_at: expires_at.saturating_add(hold),
+                };
+                self.set_state(&address, state);
+                self.push_event(TableEvent::Expired(address));
             }
-            if let State::Expired { forget_at } = entry.state {
+            if let State::Expired { forget_at } = state {
                 if forget_at <= now {
-                    changes.push(TableEvent::Forgotten(*address));
+                    self.remove(&address);
+                    self.push_event(TableEvent::Forgotten(address));
                 }
             }
-        }
-        for event in changes {
-            if let TableEvent::Forgotten(address) = event {
-                self.entries.remove(&address);
-            }
-            self.push_event(event);
         }
     }
 
@@ -463,12 +509,8 @@ impl RoutingTable {
         if self.entries.len() < self.config.capacity {
             return None;
         }
-        let victim = self
-            .entries
-            .iter()
-            .min_by_key(|(address, entry)| entry.eviction_key(address))
-            .map(|(address, _)| *address)?;
-        self.entries.remove(&victim);
+        let (_, _, victim) = *self.deadlines.first()?;
+        self.remove(&victim);
         Some(victim)
     }
 }
@@ -601,5 +643,36 @@ mod tests {
                 .class(),
             "invalid_config"
         );
+    }
+
+    /// The expired (0) or live (1) deadlines a scan over every entry finds.
+    fn scanned_deadlines(t: &RoutingTable) -> BTreeSet<Deadline> {
+        t.entries.iter().map(|(a, e)| e.eviction_key(a)).collect()
+    }
+
+    proptest::proptest! {
+        /// The deadline index always mirrors the entries, so the next
+        /// deadline, expiry and eviction match a scan over every entry.
+        #[test]
+        fn deadline_index_mirrors_entries(
+            ops in proptest::collection::vec((0u8..3, 0usize..5, 1u32..4, 0u8..4, 0u16..3, 0u64..700), 1..40)
+        ) {
+            let ids: Vec<Identity> = (1..=5).map(identity).collect();
+            let mut t = table(4, 3);
+            let mut now = 0;
+            for (op, who, sequence, cost, link, step) in ops {
+                now += step;
+                let address = ids[who].public().address();
+                match op {
+                    0 => { let _ = t.ingest(&advert(&ids[who], sequence, cost, link), 1, now); }
+                    1 => { t.break_route(&address, &Neighbour { link: LinkId(link), hop_id: None }, now); }
+                    _ => t.handle_timeout(now),
+                }
+                let scanned = scanned_deadlines(&t);
+                proptest::prop_assert_eq!(&t.deadlines, &scanned);
+                proptest::prop_assert_eq!(t.poll_timeout(), scanned.iter().map(|k| k.1).min());
+                proptest::prop_assert!(t.len() <= 4);
+            }
+        }
     }
 }
