@@ -216,6 +216,71 @@ fn a_silent_next_hop_loses_its_route_and_the_message_waits_then_gives_up() {
     assert_eq!(now, 35_001);
 }
 
+/// A custody copy for `destination` that has crossed `hop_count` relays
+/// of its `hop_limit`.
+fn custody_copy(destination: &MeshNode, hop_count: u8, hop_limit: u8) -> Vec<u8> {
+    let header = qpc_mesh::envelope::Header {
+        message_type: MessageType::Sealed,
+        hop_count,
+        hop_limit,
+        destination: destination.address(),
+        message_id: 77,
+        hop_id: None,
+    };
+    let body = Bytes::from_static(&[0x5a; 64]);
+    Envelope { header, body }.to_bytes().unwrap().to_vec()
+}
+
+#[test]
+fn a_copy_at_its_hop_limit_is_acknowledged_and_dropped() {
+    // b relays, but the copy has no hop left for it: the link worked, so
+    // b acknowledges it (a's route stays up) and reports the drop (§12.2).
+    let (_, mut b) = neighbours();
+    let far = node(5);
+    b.handle_datagram(WIRE, custody_copy(&far, 3, 3).into(), 5);
+    let (sent, events) = drain(&mut b);
+    assert_eq!(types(&sent), [MessageType::HopAck]);
+    assert!(events.contains(&Event::Dropped {
+        destination: far.address(),
+        reason: DropReason::HopLimit,
+    }));
+    assert!(b.store().is_empty());
+}
+
+#[test]
+fn a_copy_is_not_handed_to_a_next_hop_that_must_drop_it() {
+    // a knows c two hops away through b; a copy reaching a with one hop
+    // left would arrive at b at its limit, so a drops it (§12.1 S8) and
+    // still acknowledges it; with two hops left it goes on to b.
+    let (mut a, mut b) = neighbours();
+    let mut c = node(2);
+    c.announce(0).unwrap();
+    for t in drain(&mut c).0.into_iter().filter(|t| t.link == RADIO) {
+        b.handle_datagram(RADIO, t.bytes.into(), 2);
+    }
+    // b relays the announce after its rebroadcast delay.
+    let relayed_at = b.poll_timeout().unwrap();
+    b.handle_timeout(relayed_at);
+    for t in drain(&mut b).0.into_iter().filter(|t| t.link == WIRE) {
+        a.handle_datagram(WIRE, t.bytes.into(), relayed_at);
+    }
+    drain(&mut a);
+    let now = relayed_at + 1;
+    assert_eq!(a.routing_table().route(&c.address(), now).unwrap().hops, 2);
+    a.handle_datagram(WIRE, custody_copy(&c, 2, 3).into(), now);
+    let (sent, events) = drain(&mut a);
+    assert_eq!(types(&sent), [MessageType::HopAck]);
+    assert!(events.contains(&Event::Dropped {
+        destination: c.address(),
+        reason: DropReason::HopLimit,
+    }));
+    assert!(a.store().is_empty());
+    a.handle_datagram(WIRE, custody_copy(&c, 1, 3).into(), now + 1);
+    let (sent, _) = drain(&mut a);
+    assert_eq!(types(&sent), [MessageType::HopAck, MessageType::Sealed]);
+    assert_eq!(a.store().len(), 1);
+}
+
 #[test]
 fn the_store_reports_what_it_lets_go() {
     let mut rng = ChaCha20Rng::from_seed([9; 32]);

@@ -148,6 +148,14 @@ impl MeshNode {
         let Some(stored) = self.store.get(&key) else {
             return;
         };
+        if !self.within_hop_limit(&stored.envelope.header, next_hop, now) {
+            self.store.remove(&key);
+            self.push_event(Event::Dropped {
+                destination: key.0,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        }
         let mut header = stored.envelope.header.clone();
         header.hop_id = if self.shared(next_hop.link) {
             next_hop.hop_id
@@ -171,6 +179,17 @@ impl MeshNode {
             return;
         }
         self.await_hop_ack(key, next_hop, attempts, now.saturating_add(wait));
+    }
+
+    /// Whether a copy with `header` sent to `next_hop` can still arrive
+    /// (§12.1 S8): a copy at its hop limit reaches only a next hop that is
+    /// its destination, as the routing table knows it (a route of one hop);
+    /// through any other the next hop must drop it. Next hops the table
+    /// does not know (reply paths) are given the benefit of the doubt.
+    fn within_hop_limit(&self, header: &Header, next_hop: Neighbour, now: u64) -> bool {
+        header.hop_count < header.hop_limit
+            || !matches!(self.table.route(&header.destination, now),
+                Some(route) if route.next_hop == next_hop && route.hops > 1)
     }
 
     /// The stored message `key` waits for `next_hop`'s HopAck until
@@ -393,6 +412,12 @@ impl MeshNode {
             return;
         }
         let Some(next) = header.relayed(None) else {
+            // The copy arrived: the link works, only the hop limit ends it
+            // here. Acknowledged, the sender does not take its route for
+            // broken (§12.2).
+            if custody {
+                self.send_hop_ack(link, &header);
+            }
             self.push_event(Event::Dropped {
                 destination: header.destination,
                 reason: DropReason::HopLimit,
@@ -412,6 +437,13 @@ impl MeshNode {
         // route, it goes to the next hop (which takes custody of it); without
         // one, it is flooded on (§12.1).
         let next_hop = self.next_hop(&header.destination, now);
+        if next_hop.is_some_and(|n| !self.within_hop_limit(&relayed.header, n, now)) {
+            self.push_event(Event::Dropped {
+                destination: header.destination,
+                reason: DropReason::HopLimit,
+            });
+            return;
+        }
         let links = match next_hop {
             Some(next) => vec![next.link],
             None => self.flood_links(Some(link)),
