@@ -495,3 +495,58 @@ fn a_resume_to_a_peer_without_the_session_gives_it_up() {
     let (_, events) = converse(&mut a, &mut b, now);
     assert!(events.contains(&(0, Event::SessionEstablished { peer: b_addr })));
 }
+
+#[test]
+fn a_lost_resume_is_repeated_and_answered_by_a_peer_that_followed_its_data() {
+    let (mut a, mut b) = neighbours();
+    let (a_addr, b_addr) = (a.address(), b.address());
+    a.open_session(&b.identity().clone(), 10).unwrap();
+    converse(&mut a, &mut b, 10);
+    a.resume_session(&b_addr, 20).unwrap();
+    // The Resume is lost (the store still holds it for its HopAck: the
+    // custody retry is dropped too).
+    let (lost, _) = drain(&mut a);
+    assert_eq!(
+        session_datagrams(&lost.into_iter().map(|t| (0, t.bytes)).collect::<Vec<_>>()).len(),
+        1
+    );
+    a.export_state().unwrap();
+    a.send(&b.identity().clone(), b"epoch 1", 21).unwrap();
+    let (first, _) = drain(&mut a);
+    for t in first
+        .into_iter()
+        .filter(|t| t.link == WIRE && kind(&t.bytes) == MessageType::Session)
+    {
+        b.handle_datagram(WIRE, t.bytes.into(), 21);
+    }
+    // b followed the Data into epoch 1 (D6) and reports the resumption.
+    let (_, events) = converse(&mut a, &mut b, 21);
+    assert!(received(&events, 1).contains(&Bytes::from_static(b"epoch 1")));
+    assert!(events.contains(&(
+        1,
+        Event::SessionResumed {
+            peer: a_addr,
+            epoch: 1
+        }
+    )));
+    // a's repeated Resume is answered by b, which completes a's.
+    let mut now = 21 + config().session_retry_ms;
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        all.extend(converse(&mut a, &mut b, now).1);
+        now += 1;
+    }
+    assert!(all.contains(&(
+        0,
+        Event::SessionResumed {
+            peer: b_addr,
+            epoch: 1
+        }
+    )));
+    assert!(!all
+        .iter()
+        .any(|e| matches!(e, (_, Event::SessionFailed { .. }))));
+    assert!(a.has_session(&b_addr) && b.has_session(&a_addr));
+}

@@ -429,18 +429,21 @@ impl MeshNode {
             .values_mut()
             .find(|e| e.session.receive_tag() == tag)
             .ok_or(Error::UnknownSession(tag))?;
+        let before = entry.session.epoch();
         let received = entry.session.open(datagram)?;
         entry.last_used = now;
         let peer = entry.session.peer();
         let epoch = entry.session.epoch();
+        // The peer moved us on (a Resume, R4, or Data of the next epoch
+        // whose Resume was lost, D6): we answer its repeated Resumes.
+        if epoch != before {
+            entry.answers_resumes = true;
+        }
         // Anything that opens in the epoch we resumed to shows the peer is
         // there too.
         let confirmed = entry.resuming.take().is_some();
         let answer = match &received {
-            Received::Resumed { .. } => {
-                entry.answers_resumes = true;
-                true
-            }
+            Received::Resumed { .. } => true,
             Received::ResumeConfirmed { .. } => !confirmed && entry.answers_resumes,
             Received::Content { .. } => false,
         };
@@ -448,7 +451,7 @@ impl MeshNode {
             true => Some(entry.session.resume_answer(&mut self.rng, hop_limit)?),
             false => None,
         };
-        if confirmed || matches!(received, Received::Resumed { .. }) {
+        if confirmed || epoch != before {
             self.push_event(Event::SessionResumed { peer, epoch });
         }
         if let Some(answer) = answer {
