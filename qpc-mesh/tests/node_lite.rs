@@ -530,13 +530,12 @@ fn a_lost_resume_is_repeated_and_answered_by_a_peer_that_followed_its_data() {
         }
     )));
     // a's repeated Resume is answered by b, which completes a's.
-    let mut now = 21 + config().session_retry_ms;
+    let start = 21 + config().session_retry_ms;
     let mut all = Vec::new();
-    for _ in 0..3 {
+    for now in start..start + 3 {
         a.handle_timeout(now);
         b.handle_timeout(now);
         all.extend(converse(&mut a, &mut b, now).1);
-        now += 1;
     }
     assert!(all.contains(&(
         0,
