@@ -351,7 +351,8 @@ pub enum Event {
     },
     /// The session with `peer` moved to `epoch` by a resumption
     /// (`spec/12` §A.6): at the end that resumed when the peer's answer
-    /// arrived, at the other end when the Resume arrived.
+    /// (or Data of the new epoch) arrived, at the other end when the
+    /// Resume (or Data of the next epoch, D6) stepped it.
     SessionResumed {
         /// The peer.
         peer: Address,
@@ -443,7 +444,7 @@ pub struct MeshNode {
     next_handle: u64,
     received: VecDeque<ReceivedDigest>,
     sessions: session::SessionTable,
-    groups: BTreeMap<GroupHandle, group::Group>,
+    groups: BTreeMap<GroupHandle, crate::group_lite::GroupLite>,
     replies: app::ReplyRoutes,
 }
 

@@ -77,12 +77,6 @@ impl GroupKeys {
     }
 }
 
-/// An installed group: the member state.
-#[derive(Debug)]
-pub(super) struct Group {
-    pub(super) lite: GroupLite,
-}
-
 impl MeshNode {
     /// Installs `keys` for `group`: joins it (sending from counter 0) or,
     /// if installed, moves it to the later epoch `keys.epoch`, keeping the
@@ -92,13 +86,7 @@ impl MeshNode {
     pub fn join_group(&mut self, group: GroupHandle, keys: &GroupKeys, now: u64) -> Result<()> {
         self.advance(now);
         if let Some(installed) = self.groups.get_mut(&group) {
-            return installed.lite.advance(
-                keys.epoch,
-                &keys.secret,
-                keys.own_index,
-                keys.members,
-                now,
-            );
+            return installed.advance(keys.epoch, &keys.secret, keys.own_index, keys.members, now);
         }
         if self.groups.len() >= self.config.max_groups {
             return Err(Error::Full("MLS-Lite groups"));
@@ -111,7 +99,7 @@ impl MeshNode {
             0,
             self.config.group_grace_ms,
         )?;
-        self.groups.insert(group, Group { lite });
+        self.groups.insert(group, lite);
         Ok(())
     }
 
@@ -123,7 +111,7 @@ impl MeshNode {
 
     /// The current epoch of an installed group.
     pub fn group_epoch(&self, group: &GroupHandle) -> Option<u64> {
-        self.groups.get(group).map(|g| g.lite.epoch())
+        self.groups.get(group).map(GroupLite::epoch)
     }
 
     /// Seals `payload` (at most 1024 bytes) as our next message in `group`
@@ -133,12 +121,12 @@ impl MeshNode {
     pub fn send_group(&mut self, group: &GroupHandle, payload: &[u8], now: u64) -> Result<u32> {
         self.advance(now);
         let installed = self.groups.get_mut(group).ok_or(Error::UnknownGroup)?;
-        let body = installed.lite.seal(payload)?;
+        let body = installed.seal(payload)?;
         let header = Header {
             message_type: MessageType::GroupLite,
             hop_count: 0,
             hop_limit: self.config.hop_limit,
-            destination: installed.lite.destination(),
+            destination: installed.destination(),
             message_id: rand_core::Rng::next_u32(&mut self.rng),
             hop_id: None,
         };
@@ -156,7 +144,7 @@ impl MeshNode {
     pub(super) fn export_groups(&mut self) -> Vec<(GroupHandle, Zeroizing<Vec<u8>>)> {
         self.groups
             .iter_mut()
-            .map(|(handle, g)| (*handle, g.lite.export()))
+            .map(|(handle, g)| (*handle, g.export()))
             .collect()
     }
 
@@ -166,7 +154,7 @@ impl MeshNode {
         if self.groups.len() >= self.config.max_groups || self.groups.contains_key(&group) {
             return false;
         }
-        self.groups.insert(group, Group { lite });
+        self.groups.insert(group, lite);
         true
     }
 
@@ -179,10 +167,10 @@ impl MeshNode {
         let installed = self
             .groups
             .iter_mut()
-            .find(|(_, g)| g.lite.is_destination(&destination, now));
+            .find(|(_, g)| g.is_destination(&destination, now));
         if let Some((handle, g)) = installed {
             let group = *handle;
-            match g.lite.open(&packet.body, now) {
+            match g.open(&packet.body, now) {
                 Ok(opened) => self.push_event(Event::GroupReceived {
                     group,
                     sender: opened.sender,
