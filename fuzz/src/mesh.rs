@@ -15,7 +15,7 @@ use qpc_mesh::envelope::{Envelope, Header, HopId, MessageType, LINK_LOCAL};
 use qpc_mesh::fapp_frame::FappPacket;
 use qpc_mesh::key_request::KeyResponse;
 use qpc_mesh::message::Message;
-use qpc_mesh::node::{Event, LinkConfig, MeshNode, NodeConfig};
+use qpc_mesh::node::{Event, GroupHandle, LinkConfig, MeshNode, NodeConfig};
 use qpc_mesh::path_request::PathResponse;
 use qpc_mesh::rebroadcast::AirtimeBudget;
 use qpc_mesh::routing::{
@@ -26,7 +26,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
-use crate::node_sessions::SessionPeers;
+use crate::node_sessions::{node_group_keys, SessionPeers};
 use crate::{
     ed25519_is_canonical, mlkem_key_is_reduced, spec_address, x25519_is_low_order,
     ED25519_SMALL_ORDER,
@@ -544,6 +544,27 @@ pub const NODE_STORE: StoreConfig = StoreConfig {
     ttl_ms: 60_000,
 };
 
+/// A `mesh_node` item whose kind has bit 5 set: `spec[0] % 4 == 3` makes
+/// the node resume its session with the peer `spec[0]` bit 2 picks (no
+/// datagram), anything else is a [`SessionPeers::lite_message`] spec.
+fn lite_item(
+    node: &mut MeshNode,
+    peers: &mut SessionPeers,
+    spec: &[u8],
+    now: u64,
+) -> Option<Vec<u8>> {
+    match spec.first() {
+        Some(action) if action % 4 == 3 => {
+            let _ = node.resume_session(&SessionPeers::peer(action >> 2), now);
+            None
+        }
+        _ => peers.lite_message(spec),
+    }
+}
+
+/// The handle of the `mesh_node` target's MLS-Lite group.
+const FUZZ_GROUP: GroupHandle = GroupHandle(0x6c);
+
 fn fuzz_node_config() -> NodeConfig {
     NodeConfig {
         routing: ROUTING_CONFIG,
@@ -593,20 +614,24 @@ fn fuzz_node() -> MeshNode {
 /// a control byte: bits 0-1 the link (2 and 3 are unknown links), bit 2 a
 /// timer call before the datagram, bits 4-7 time advancing in seconds; then
 /// a length byte `n` and, if bit 3 is set, a [`genuine_message`] spec of
-/// `n` bytes (a [`SessionPeers::message`] spec instead if its first byte
-/// has bit 4 set; bit 3 of that byte makes a FAPP frame), else a raw
-/// datagram of `n` bytes. Properties: nothing panics;
+/// `n` bytes (a [`SessionPeers::lite_message`] spec instead if its first
+/// byte has bit 5 set, its second byte `% 4 == 3` making the node resume
+/// its session with a peer instead of a datagram; a
+/// [`SessionPeers::message`] spec if bit 4 is set; bit 3 of that byte
+/// makes a FAPP frame), else a raw datagram of `n` bytes. Properties: nothing panics;
 /// every transmit decodes (and verifies) as a message and fits its link's
 /// MTU; at most [`NODE_MAX_PENDING`] transmits and events wait; the table
 /// stays within its capacity; after a timer call the next timeout is in the
 /// future; the store stays within its bounds; the exported state restores
 /// to a node that exports the same bytes (the same length once sessions,
 /// whose reserved counters move on, are in it); every Data the node seals
-/// opens at its peer. The node starts with a message of its own to
-/// identity 1 in flight and an establishment with identity 2, so that its
-/// store, receipt tracking and sessions are exercised; each established
-/// session is sent a message, and the state is exported after every
-/// datagram, as a driver does.
+/// opens at its peer, and every GroupLite message it originates at a
+/// fellow member. The node starts with a message of its own to
+/// identity 1 in flight, an establishment with identity 2 and an MLS-Lite
+/// group installed, so that its store, receipt tracking, sessions and
+/// group are exercised; each established session is sent a message, the
+/// group a message after each item (refused until a reservation), and the
+/// state is exported after every datagram, as a driver does.
 pub fn mesh_node(data: &[u8]) {
     let mut node = fuzz_node();
     let mut now = 1u64;
@@ -640,6 +665,13 @@ pub fn mesh_node(data: &[u8]) {
         }
         let datagram = if control & 0x08 != 0 {
             let genuine = match body.first() {
+                Some(kind) if kind & 0x20 != 0 => {
+                    // The group is installed with the first such item
+                    // (installing it again is refused: same epoch).
+                    let _ = node.join_group(FUZZ_GROUP, &node_group_keys(), now);
+                    lite_item(&mut node, &mut peers, &body[1..], now)
+                }
+
                 Some(kind) if kind & 0x10 != 0 => peers.message(&body[1..]),
                 _ => genuine_message(body),
             };
@@ -655,6 +687,9 @@ pub fn mesh_node(data: &[u8]) {
             Bytes::from(datagram),
             now,
         );
+        // Refused until an export reserved counters (spec/12 §B.5), or
+        // before the group is installed.
+        let _ = node.send_group(&FUZZ_GROUP, b"group", now);
         let mut transmits = 0;
         while let Some(t) = node.poll_transmit() {
             transmits += 1;
@@ -692,7 +727,8 @@ pub fn mesh_node(data: &[u8]) {
     let mut restored = MeshNode::restore(fuzz_identity(), fuzz_node_config(), &state, &mut rng)
         .expect("an exported state restores");
     let again = restored.export_state().expect("state encodes");
-    if node.sessions() == 0 {
+    // Reserved counters of sessions and the group move on with each export.
+    if node.sessions() == 0 && node.group_epoch(&FUZZ_GROUP).is_none() {
         assert_eq!(again, state);
     } else {
         assert_eq!(again.len(), state.len());

@@ -107,7 +107,10 @@ impl MessageType {
     pub const fn is_flooded(self) -> bool {
         matches!(
             self,
-            MessageType::Announce | MessageType::PathRequest | MessageType::Channel
+            MessageType::Announce
+                | MessageType::PathRequest
+                | MessageType::Channel
+                | MessageType::GroupLite
         )
     }
 

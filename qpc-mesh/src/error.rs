@@ -106,6 +106,9 @@ pub enum Error {
     /// A channel operation on a channel this node has not joined.
     #[error("not a member of this channel")]
     UnknownChannel,
+    /// A group operation on an MLS-Lite group this node has not installed.
+    #[error("no such MLS-Lite group installed")]
+    UnknownGroup,
     /// Joining a channel beyond the configured number of channels.
     #[error("at most {0} channels may be joined")]
     ChannelLimit(usize),
@@ -174,6 +177,7 @@ impl Error {
             Error::ContentTooLong { .. } => "content_too_long",
             Error::Replayed => "replayed",
             Error::UnknownChannel => "unknown_channel",
+            Error::UnknownGroup => "unknown_group",
             Error::ChannelLimit(_) => "channel_limit",
             Error::TooOld(_) => "too_old",
             Error::TooFarAhead { .. } => "too_far_ahead",

@@ -13,8 +13,12 @@
 //! (§12.5, the `persist` submodule). Pairwise sessions (`spec/12` part A)
 //! are opened with [`MeshNode::open_session`] and then carry what
 //! [`MeshNode::send`] sends to that peer (§12.7, the `session`
-//! submodule). Broadcast channels (§13) are joined
-//! with [`MeshNode::join_channel`]. FAPP bodies (type `0xc`, §14) go one
+//! submodule); a lost session is resumed with [`MeshNode::resume_session`].
+//! Broadcast channels (§13) are joined
+//! with [`MeshNode::join_channel`]. MLS-Lite groups (type `0xb`,
+//! `spec/12` part B) are installed with [`MeshNode::join_group`] and
+//! flooded like channels by [`MeshNode::send_group`] (§12.8, the `group`
+//! submodule). FAPP bodies (type `0xc`, §14) go one
 //! hop or routed with the `send_fapp_*` calls and arrive as
 //! [`Event::FappReceived`] and [`Event::FappDelivered`] (the `app`
 //! submodule). Fragmentation is not here yet: a
@@ -22,8 +26,11 @@
 
 mod app;
 mod data;
+mod group;
 mod persist;
 mod session;
+
+pub use group::{GroupHandle, GroupKeys};
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -41,7 +48,7 @@ use crate::delivery::{DeliveryTracker, RetryPolicy};
 use crate::envelope::{Envelope, Header, HopId, MessageType, LINK_LOCAL, MAX_HOP_LIMIT};
 use crate::flood::{FloodConfig, FloodScheduler, Release};
 use crate::key_request::{KeyRequest, KeyResponse};
-use crate::message::Message;
+use crate::message::{EndToEndPacket, Message};
 use crate::neighbours::{NeighbourConfig, NeighbourTable};
 use crate::path_request::{PathRequest, PathResponse};
 use crate::rebroadcast::{AirtimeBudget, AnnounceScheduler, Dropped};
@@ -127,9 +134,14 @@ pub struct NodeConfig {
     /// Pairwise sessions held at once, established or being established
     /// (0..=65535; 0: none are opened or accepted, §12.7).
     pub max_sessions: usize,
-    /// How long an establishment waits for its Response before a fresh
-    /// Init, ms (at least 1).
+    /// How long an establishment waits for its Response, and a Resume for
+    /// its answer, before a fresh one, ms (at least 1).
     pub session_retry_ms: u64,
+    /// MLS-Lite groups installed at once (at most 65535, §12.8).
+    pub max_groups: usize,
+    /// How long a group's previous epoch stays readable after a new one
+    /// is installed, ms (`spec/12` §B.5).
+    pub group_grace_ms: u64,
     /// Deliveries each channel remembers to refuse replays (§13.4 C7).
     pub channel_replay_window: usize,
     /// Ways back to FAPP reply addresses held, and reply addresses of our
@@ -165,6 +177,8 @@ impl Default for NodeConfig {
             channel_replay_window: 256,
             max_sessions: 8,
             session_retry_ms: 600_000,
+            max_groups: 4,
+            group_grace_ms: 60_000,
             reply_routes: 256,
             reply_route_ttl_ms: 30 * 60 * 1000,
         }
@@ -185,11 +199,12 @@ impl NodeConfig {
             || self.channel_replay_window == 0
             || self.max_sessions > STATE_MAX_ENTRIES
             || self.session_retry_ms == 0
+            || self.max_groups > STATE_MAX_ENTRIES
             || self.reply_routes == 0
             || self.reply_route_ttl_ms == 0
         {
             return Err(Error::InvalidConfig(
-                "hop limit at most 15; pending, timeouts, attempts, channel replay window and reply routes at least 1; outstanding, received and stored messages 1..=65535, sessions at most 65535",
+                "hop limit at most 15; pending, timeouts, attempts, channel replay window and reply routes at least 1; outstanding, received and stored messages 1..=65535, sessions and groups at most 65535",
             ));
         }
         self.store.validate()
@@ -334,6 +349,27 @@ pub enum Event {
         /// The peer.
         peer: Address,
     },
+    /// The session with `peer` moved to `epoch` by a resumption
+    /// (`spec/12` §A.6): at the end that resumed when the peer's answer
+    /// (or Data of the new epoch) arrived, at the other end when the
+    /// Resume (or Data of the next epoch, D6) stepped it.
+    SessionResumed {
+        /// The peer.
+        peer: Address,
+        /// The new epoch.
+        epoch: u16,
+    },
+    /// A message of an installed MLS-Lite group, opened (`spec/12` §B.4).
+    GroupReceived {
+        /// The group.
+        group: GroupHandle,
+        /// The sender's index in the epoch's member list.
+        sender: u16,
+        /// The epoch it was sealed in.
+        epoch: u64,
+        /// The content.
+        payload: Bytes,
+    },
     /// A link-local FAPP frame arrived (§14.1): answer its transmitter with
     /// [`MeshNode::send_fapp_to_neighbour`].
     FappReceived {
@@ -391,7 +427,7 @@ pub struct MeshNode {
     reverse: ReversePaths,
     own_requests: VecDeque<(RequestKey, u64)>,
     channels: BTreeMap<ChannelId, Membership>,
-    flood_scheduler: FloodScheduler<(ChannelPacket, Option<LinkId>)>,
+    flood_scheduler: FloodScheduler<(Message, Option<LinkId>)>,
     neighbours: NeighbourTable,
     sequence: Option<u32>,
     now: u64,
@@ -408,6 +444,7 @@ pub struct MeshNode {
     next_handle: u64,
     received: VecDeque<ReceivedDigest>,
     sessions: session::SessionTable,
+    groups: BTreeMap<GroupHandle, crate::group_lite::GroupLite>,
     replies: app::ReplyRoutes,
 }
 
@@ -454,6 +491,7 @@ impl MeshNode {
             next_handle: 0,
             received: VecDeque::new(),
             sessions: session::SessionTable::new(first_tag),
+            groups: BTreeMap::new(),
             replies: app::ReplyRoutes::new(config.reply_routes, config.reply_route_ttl_ms)?,
         })
     }
@@ -595,14 +633,21 @@ impl MeshNode {
             self.config.hop_limit,
             &mut self.rng,
         )?;
-        self.dedupe.first_sighting(&packet.header);
         let message_id = packet.header.message_id;
-        self.flood(&Message::Channel(packet.clone()), None);
-        // Repeated once if no neighbour is heard relaying it (§13.6 step 5).
-        let key = DuplicateFilter::key(&packet.header);
-        let _ = self.flood_scheduler.originated(key, (packet, None), now);
-        self.flush(now);
+        self.originate_flooded(Message::Channel(packet), now);
         Ok(message_id)
+    }
+
+    /// Floods a Channel or GroupLite message of ours: sent at once on every
+    /// link, marked seen, and repeated if no neighbour is heard relaying it
+    /// (§13.6 step 5).
+    fn originate_flooded(&mut self, message: Message, now: u64) {
+        let header = message.header();
+        self.dedupe.first_sighting(&header);
+        self.flood(&message, None);
+        let key = DuplicateFilter::key(&header);
+        let _ = self.flood_scheduler.originated(key, (message, None), now);
+        self.flush(now);
     }
 
     /// Takes one datagram received on `link` (`spec/10` §7.1).
@@ -830,8 +875,10 @@ impl MeshNode {
                 self.on_fapp(link, packet, custody, now);
                 Ok(())
             }
-            // Not wired into the node yet (spec/12-mls-lite.md): dropped.
-            Message::GroupLite(_) => Ok(()),
+            Message::GroupLite(packet) => {
+                self.on_group(link, packet, now);
+                Ok(())
+            }
         }
     }
 
@@ -862,13 +909,20 @@ impl MeshNode {
                 }
             }
         }
-        let destination = packet.header.destination;
-        let transmitter = packet.header.hop_id.filter(|_| self.shared(link));
+        self.relay_flooded(link, Message::Channel(packet), now);
+    }
+
+    /// Schedules the rebroadcast of a Channel or GroupLite message (§13.5,
+    /// §12.8), or drops it with an event.
+    fn relay_flooded(&mut self, link: LinkId, message: Message, now: u64) {
+        let header = message.header();
+        let destination = header.destination;
+        let transmitter = header.hop_id.filter(|_| self.shared(link));
         let reason = if !self.relays() {
             DropReason::NotTransport
-        } else if let Some(header) = packet.header.relayed(None) {
+        } else if let Some(header) = header.relayed(None) {
             let key = DuplicateFilter::key(&header);
-            let relayed = ChannelPacket { header, ..packet };
+            let relayed = with_header(&message, header);
             let coverage = self.neighbours.view(self.hop_id(), now);
             match self.flood_scheduler.schedule(
                 key,
@@ -1060,13 +1114,13 @@ impl MeshNode {
                     let Some(copy) = copy else { continue };
                     Message::PathRequest(copy)
                 }
-                Message::Channel(c) => Message::Channel(ChannelPacket {
-                    header: Header {
+                Message::Channel(_) | Message::GroupLite(_) => {
+                    let header = Header {
                         hop_id: self.own_hop_id_on(link),
-                        ..c.header.clone()
-                    },
-                    ..c.clone()
-                }),
+                        ..message.header()
+                    };
+                    with_header(message, header)
+                }
                 other => other.clone(),
             };
             self.transmit(link, destination, &copy);
@@ -1336,8 +1390,8 @@ impl MeshNode {
                 break;
             };
             match release {
-                Release::Transmit((packet, arrived_on)) => {
-                    self.flood(&Message::Channel(packet), arrived_on);
+                Release::Transmit((message, arrived_on)) => {
+                    self.flood(&message, arrived_on);
                 }
                 Release::Suppressed { key, heard } => self.push_event(Event::Dropped {
                     destination: key.1,
@@ -1353,5 +1407,21 @@ impl MeshNode {
             };
             self.transmits.push_back(Transmit { link, bytes });
         }
+    }
+}
+
+/// A flooded message (Channel or GroupLite) under another header: what a
+/// relay sends (§13.5); other messages are returned unchanged.
+fn with_header(message: &Message, header: Header) -> Message {
+    match message {
+        Message::Channel(c) => Message::Channel(ChannelPacket {
+            header,
+            ..c.clone()
+        }),
+        Message::GroupLite(p) => Message::GroupLite(EndToEndPacket {
+            header,
+            body: p.body.clone(),
+        }),
+        other => other.clone(),
     }
 }

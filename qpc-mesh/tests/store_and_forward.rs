@@ -398,7 +398,7 @@ fn hostile_state_bytes_are_refused() {
         assert!(MeshNode::restore(identity(0), config(), &state[..cut], &mut rng).is_err());
     }
     let mut version = state.clone();
-    version[0] = 3;
+    version[0] = 4;
     let err = MeshNode::restore(identity(0), config(), &version, &mut rng).unwrap_err();
     assert_eq!(err.class(), "unknown_version");
     let mut trailing = state;

@@ -623,7 +623,46 @@ def check_lite_receive(v):
         expect((got, err) == (s.get("opened"), s.get("expected_error")), f"step {i}: got {got} / {err}")
 
 
-LITE_CHECKS = {"derive": check_lite_derive, "seal": check_lite_seal, "receive": check_lite_receive}
+GROUP_LITE_TYPE = 0xB
+
+
+def lite_destination(member):
+    return expand(bytes.fromhex(member["secret"]), b"qpc mls-lite destination v1", 16)
+
+
+def check_lite_carry(v):
+    """spec/12 §B.12, 10 §12.8: the originator's mesh header (version 1, no
+    hop id, type 0xb, hop count 0), the epoch's destination, then §B.3."""
+    header = (bytes([1 << 5 | GROUP_LITE_TYPE, v["hop_limit"]]) + lite_destination(v["member"])
+              + v["message_id"].to_bytes(4, "big"))
+    body = lite_seal(v["member"], 0, bytes.fromhex(v["content"]))
+    expect((header + body).hex() == v["datagram"], "datagram")
+    expect(len(header + body) == 22 + LITE_OVERHEAD + len(v["content"]) // 2, "overhead")
+
+
+def check_lite_carriage_receive(v):
+    """A node's receive path (§B.12): a datagram for no epoch of the group
+    is only relayed (`not_for_group`); else G1–G6 on the body."""
+    r = LiteReceiver(v["receiver"], 0)
+    destination = lite_destination(v["receiver"])
+
+    def receive(d, now):
+        kind, _, dest, _, body = parse_envelope(d)
+        expect(kind == GROUP_LITE_TYPE, "a GroupLite datagram")
+        if dest != destination:
+            raise Reject("not_for_group")
+        if not body:
+            raise Reject("truncated")
+        opened = r.open(body, now)
+        return {"sender": opened["sender"], "epoch": opened["epoch"], "content": opened["content"]}
+
+    for i, s in enumerate(v["steps"]):
+        got, err = outcome(lambda: receive(bytes.fromhex(s["datagram"]), s["now"]))
+        expect((got, err) == (s.get("delivered"), s.get("expected_error")), f"step {i}: got {got} / {err}")
+
+
+LITE_CHECKS = {"derive": check_lite_derive, "seal": check_lite_seal, "receive": check_lite_receive,
+               "carry": check_lite_carry, "carriage_receive": check_lite_carriage_receive}
 
 
 # --------------------------------------------------------------------------

@@ -5,11 +5,21 @@
 //! - `receive`: one member's transcript — messages opened at a time, and
 //!   epoch changes — with the outcome each must produce (§B.4, §B.5):
 //!   replay, a counter below the window, a foreign epoch, an unknown
-//!   member, an own echo, tampering, lengths, the grace period.
+//!   member, an own echo, tampering, lengths, the grace period;
+//! - `carry`: the type-`0xb` datagram a `MeshNode` floods (§B.12);
+//! - `carriage_receive`: datagrams fed to a `MeshNode` with the group
+//!   installed, and what it reports (§B.12, `spec/10` §12.8).
 
+use bytes::Bytes;
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+use qpc_crypto::identity::Identity;
+use qpc_mesh::envelope::{Envelope, Header, HopId, MessageType};
 use qpc_mesh::group_lite::{GroupLite, LiteHeader};
+use qpc_mesh::node::{Event, GroupHandle, GroupKeys, LinkConfig, MeshNode, NodeConfig};
+use qpc_mesh::rebroadcast::AirtimeBudget;
+use qpc_mesh::routing::LinkId;
+use rand_chacha::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::{expect_eq, HexBytes, Vector};
@@ -81,6 +91,33 @@ pub enum Step {
     },
 }
 
+/// What a node reported for a GroupLite datagram of a `carriage_receive`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriageStep {
+    /// The time, ms.
+    pub now: u64,
+    /// The datagram.
+    pub datagram: HexBytes,
+    /// The delivered message (positive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<Delivered>,
+    /// The error class of the refusal, or `not_for_group` for a datagram
+    /// the node only relays (negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_error: Option<String>,
+}
+
+/// A `group_received` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivered {
+    /// The sender index.
+    pub sender: u16,
+    /// The epoch.
+    pub epoch: u64,
+    /// The payload.
+    pub content: HexBytes,
+}
+
 /// The kinds of vector.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -108,6 +145,27 @@ pub enum MlsLiteCase {
         content: HexBytes,
         /// The message.
         message: HexBytes,
+    },
+    /// The first GroupLite datagram a node with `member`'s keys floods
+    /// (counter 0).
+    Carry {
+        /// The sender's view.
+        member: Member,
+        /// The node's hop limit.
+        hop_limit: u8,
+        /// The envelope's message id (the node's random draw).
+        message_id: u32,
+        /// The content.
+        content: HexBytes,
+        /// The datagram.
+        datagram: HexBytes,
+    },
+    /// Datagrams received by a node with `receiver`'s keys installed.
+    CarriageReceive {
+        /// The receiver.
+        receiver: Member,
+        /// The steps.
+        steps: Vec<CarriageStep>,
     },
     /// A receiver's transcript.
     Receive {
@@ -171,6 +229,84 @@ fn run(receiver: &mut GroupLite, step: &Step) -> Result<Step, String> {
     })
 }
 
+fn keys(m: &Member) -> Result<GroupKeys, String> {
+    Ok(GroupKeys::from_secret(
+        m.epoch,
+        &secret(m)?,
+        m.own_index,
+        m.members,
+    ))
+}
+
+const GROUP: GroupHandle = GroupHandle(1);
+const LINK: LinkId = LinkId(1);
+
+/// A node with `m`'s group installed and one point-to-point link.
+fn group_node(m: &Member, hop_limit: u8) -> Result<MeshNode, String> {
+    let config = NodeConfig {
+        hop_limit,
+        ..NodeConfig::default()
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(u64::from(m.own_index));
+    let identity = Identity::from_seeds(&[0x4c; 32], &[0x4d; 32]);
+    let mut node = MeshNode::new(identity, config, 1, &mut rng).map_err(|e| e.to_string())?;
+    let link = LinkConfig {
+        mtu: 4096,
+        cost: 1,
+        budget: AirtimeBudget::two_percent(50_000),
+        // Point-to-point: the originator names no hop id (on a shared link
+        // it would name itself, spec/10 §13.5).
+        shared: false,
+    };
+    node.add_link(LINK, link, 0).map_err(|e| e.to_string())?;
+    node.join_group(GROUP, &keys(m)?, 0)
+        .map_err(|e| e.to_string())?;
+    Ok(node)
+}
+
+/// What `node` reports for `datagram` at `now`.
+fn carriage_step(node: &mut MeshNode, now: u64, datagram: &HexBytes) -> CarriageStep {
+    node.handle_datagram(LINK, Bytes::from(datagram.0.clone()), now);
+    let mut step = CarriageStep {
+        now,
+        datagram: datagram.clone(),
+        delivered: None,
+        expected_error: Some("not_for_group".to_owned()),
+    };
+    while let Some(event) = node.poll_event() {
+        match event {
+            Event::GroupReceived {
+                sender,
+                epoch,
+                payload,
+                ..
+            } => {
+                step.delivered = Some(Delivered {
+                    sender,
+                    epoch,
+                    content: HexBytes(payload.to_vec()),
+                });
+                step.expected_error = None;
+            }
+            Event::Rejected { class, .. } => step.expected_error = Some(class.to_owned()),
+            _ => {}
+        }
+    }
+    step
+}
+
+/// The node's first GroupLite datagram, its message id replaced by
+/// `message_id` (the node draws it at random).
+fn carried(m: &Member, hop_limit: u8, message_id: u32, content: &[u8]) -> Result<Vec<u8>, String> {
+    let mut node = group_node(m, hop_limit)?;
+    node.export_state().map_err(|e| e.to_string())?;
+    node.send_group(&GROUP, content, 0)
+        .map_err(|e| e.to_string())?;
+    let mut datagram = node.poll_transmit().ok_or("the node floods nothing")?.bytes;
+    datagram[18..22].copy_from_slice(&message_id.to_be_bytes());
+    Ok(datagram)
+}
+
 impl Vector for MlsLiteVector {
     fn name(&self) -> &str {
         &self.name
@@ -227,6 +363,25 @@ impl Vector for MlsLiteVector {
                     .map_err(|e| e.to_string())?,
                 message.0.clone(),
             ),
+            MlsLiteCase::Carry {
+                member,
+                hop_limit,
+                message_id,
+                content,
+                datagram,
+            } => expect_eq(
+                "datagram",
+                carried(member, *hop_limit, *message_id, &content.0)?,
+                datagram.0.clone(),
+            ),
+            MlsLiteCase::CarriageReceive { receiver, steps } => {
+                let mut node = group_node(receiver, 7)?;
+                for (i, step) in steps.iter().enumerate() {
+                    let got = carriage_step(&mut node, step.now, &step.datagram);
+                    expect_eq(&format!("step {i}"), &got, step)?;
+                }
+                Ok(())
+            }
             MlsLiteCase::Receive {
                 receiver,
                 grace_ms,
@@ -388,9 +543,84 @@ fn receive() -> MlsLiteVector {
     )
 }
 
+/// A GroupLite datagram as an originator (hop count 0) or a relay (hop
+/// count 1, naming itself) sends it.
+fn envelope(destination: [u8; 16], message_id: u32, relayed: bool, body: Vec<u8>) -> HexBytes {
+    let header = Header {
+        message_type: MessageType::GroupLite,
+        hop_count: u8::from(relayed),
+        hop_limit: 7,
+        destination: qpc_crypto::identity::Address::from_bytes(destination),
+        message_id,
+        hop_id: relayed.then_some(HopId([0x7e; 8])),
+    };
+    HexBytes(
+        Envelope {
+            header,
+            body: Bytes::from(body),
+        }
+        .to_bytes()
+        .unwrap(),
+    )
+}
+
+fn carriage() -> Vec<MlsLiteVector> {
+    let carry = [
+        ("carry-4-bytes", member(7, 0), 7, 0x0b0b_0001, b"ping".to_vec()),
+        ("carry-100-bytes", member(9, 2), 3, 0xdead_beef, vec![b'a'; 100]),
+    ]
+    .into_iter()
+    .map(|(name, m, hop_limit, message_id, content)| {
+        let datagram = carried(&m, hop_limit, message_id, &content).unwrap();
+        vector(
+            name,
+            "the first GroupLite datagram a node floods: the mesh header (type 0xb, the epoch's destination), then the LiteMessage",
+            MlsLiteCase::Carry {
+                member: m,
+                hop_limit,
+                message_id,
+                content: HexBytes(content),
+                datagram: HexBytes(datagram),
+            },
+        )
+    });
+    let (alice, bob) = (member(7, 0), member(7, 1));
+    let to = sender(&bob, 0).unwrap().destination().as_bytes().to_owned();
+    let a1 = sealed(&alice, 1, b"relayed");
+    let mut tampered = sealed(&alice, 2, b"tampered");
+    *tampered.last_mut().unwrap() ^= 1;
+    let mut foreign_epoch = sealed(&alice, 3, b"epoch 8");
+    foreign_epoch[0] = 8;
+    let inputs = [
+        envelope(to, 1, false, sealed(&alice, 0, b"hello")),
+        envelope(to, 2, true, a1.clone()),
+        envelope([0x99; 16], 3, false, sealed(&alice, 4, b"elsewhere")),
+        envelope(to, 4, false, sealed(&alice, 5, b"short")[..22].to_vec()),
+        envelope(to, 5, false, tampered),
+        envelope(to, 6, false, sealed(&bob, 0, b"own echo")),
+        envelope(to, 7, true, a1),
+        envelope(to, 8, false, foreign_epoch),
+    ];
+    let mut node = group_node(&bob, 7).unwrap();
+    let steps = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| carriage_step(&mut node, i as u64, d))
+        .collect();
+    let receive = vector(
+        "carriage-receive",
+        "bob's node (index 1 of 3, epoch 7) receives GroupLite datagrams: an original, a relayed copy, another destination (only relayed), a short body, a tampered tag, its own echo, a replay under a new message id, a foreign epoch id",
+        MlsLiteCase::CarriageReceive {
+            receiver: bob,
+            steps,
+        },
+    );
+    carry.chain([receive]).collect()
+}
+
 /// The JSON text of `mls_lite.json`.
 pub fn generate() -> String {
-    let vectors = [derives(), seals(), vec![receive()]].concat();
+    let vectors = [derives(), seals(), vec![receive()], carriage()].concat();
     crate::checked_file(PROTOCOL, "spec/12-mls-lite.md", vectors)
 }
 
@@ -412,11 +642,16 @@ mod tests {
                         _ => None,
                     })
                     .collect(),
+                MlsLiteCase::CarriageReceive { steps, .. } => steps
+                    .iter()
+                    .filter_map(|s| s.expected_error.clone())
+                    .collect(),
                 _ => vec![],
             })
             .collect();
         let want = [
             "content_too_long",
+            "not_for_group",
             "open_failed",
             "replayed",
             "too_old",

@@ -338,6 +338,32 @@ pub(super) fn seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
             &item(0x18, &[0x10, 2, 1, 4]),
         ]),
     );
+    // MLS-Lite and resumption (kind bit 5): GroupLite messages of members
+    // 1 and 2 (one relayed with a hop id, one tampered), after an export
+    // the node's own group messages; on the 4096-byte link, announces of
+    // identities 1 and 2 (so that the node's Init and Response go out),
+    // identity 1's Init and
+    // identity 2's Response to the node's Init, then identity 2's Resume (answered), the node resuming (its
+    // Resume goes with the next item, a raw empty datagram), the answer
+    // identity 2 owes, and Data of the new epoch.
+    add(
+        t,
+        "group-lite-and-resume",
+        cat(&[
+            &item(0x08, &[0x20, 0x00, 0x71, 4]),
+            &item(0x08, &[0x20, 0x00, 0xa3, 9]),
+            &item(0x08, &[0x20, 0x00, 0x70, 4, 30, 0x01]),
+            &item(0x09, &build(0x00, 1, 1, 0x07, 1, &[])),
+            &item(0x09, &build(0x00, 1, 1, 0x07, 2, &[])),
+            &item(0x09, &[0x10, 0, 0, 0]),
+            &item(0x09, &[0x10, 1, 0, 0]),
+            &item(0x19, &[0x20, 0x01, 0x01, 0]),
+            &item(0x19, &[0x20, 0x07]),
+            &item(0x01, &[]),
+            &item(0x19, &[0x20, 0x01, 0x01, 0]),
+            &item(0x1d, &[0x10, 2, 1, 4]),
+        ]),
+    );
     let spec = |kind, seq, hops, identity| build(kind, seq, 0, hops, identity, &[]);
     add(t, "raw-announce-shared", item(0x00, &announce));
     add(t, "raw-announce-point-to-point", item(0x01, &relayed));

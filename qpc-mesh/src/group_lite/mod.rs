@@ -19,6 +19,7 @@
 //! # Ok::<(), qpc_mesh::Error>(())
 //! ```
 
+mod export;
 mod window;
 mod wire;
 
@@ -31,6 +32,7 @@ use crate::symmetric::{expand, open, seal, Secret};
 use crate::{Error, Result};
 use window::ReplayWindow;
 
+pub use export::{EXPORT_VERSION, MAX_EXPORT_LEN};
 pub use window::REPLAY_WINDOW;
 pub use wire::{LiteHeader, LiteMessage, HEADER_LEN, MAX_CONTENT_LEN, OVERHEAD};
 
@@ -77,6 +79,10 @@ impl LiteEpoch {
             members,
             windows: vec![ReplayWindow::default(); members.into()],
         })
+    }
+
+    fn destination(&self) -> Address {
+        Address::from_bytes(*expand(&self.secret, &[DESTINATION]))
     }
 
     fn epoch_id(&self) -> u8 {
@@ -174,7 +180,17 @@ impl GroupLite {
     /// The 16-byte mesh destination of the epoch's messages (type
     /// GroupLite).
     pub fn destination(&self) -> Address {
-        Address::from_bytes(*expand(&self.current.secret, &[DESTINATION]))
+        self.current.destination()
+    }
+
+    /// Whether `destination` is the current epoch's, or the previous
+    /// epoch's while its grace period runs at `now` (§B.5): the messages
+    /// [`GroupLite::open`] may accept travel there.
+    pub fn is_destination(&self, destination: &Address, now: u64) -> bool {
+        *destination == self.current.destination()
+            || self.previous.as_ref().is_some_and(|(previous, until)| {
+                now < *until && *destination == previous.destination()
+            })
     }
 
     /// Moves to a later epoch at `now`; the current one stays readable

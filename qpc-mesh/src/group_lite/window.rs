@@ -34,6 +34,20 @@ impl ReplayWindow {
         }
     }
 
+    /// The highest accepted counter and the map below it (for export).
+    pub fn parts(&self) -> (Option<u32>, u64) {
+        (self.highest, self.seen)
+    }
+
+    /// A window from [`ReplayWindow::parts`] of a window that accepted
+    /// `highest` (bit 0 of `seen` set).
+    pub fn from_parts(highest: u32, seen: u64) -> Self {
+        ReplayWindow {
+            highest: Some(highest),
+            seen,
+        }
+    }
+
     /// Records an accepted counter (after [`ReplayWindow::check`]).
     pub fn mark(&mut self, counter: u32) {
         match self.highest {

@@ -2,18 +2,22 @@
 //! must not lose — the announce sequence, the message store, our messages
 //! awaiting receipts, the digests of messages already delivered, and the
 //! established sessions (each exported with its next 16 send counters
-//! reserved, `spec/12` §A.7). Routes and establishments still waiting are
-//! not kept: routes come back with the next announces, establishments are
-//! opened again.
+//! reserved, `spec/12` §A.7) and the installed MLS-Lite groups (likewise,
+//! §B.11). Routes and establishments still waiting are not kept: routes
+//! come back with the next announces, establishments are opened again.
+//! Version 2 (without groups) still restores.
 //!
 //! ```text
-//! uint8  version = 2
+//! uint8  version = 3
 //! uint8  has_sequence; uint32 sequence          (present iff has_sequence = 1)
 //! uint64 next_handle
 //! uint16 stored;   stored   x StoredMessage
 //! uint16 outgoing; outgoing x OutgoingMessage
 //! uint16 received; received x ReceivedDigest
 //! uint16 sessions; sessions x opaque session<V>  (spec/12 §A.7 export)
+//! uint16 groups;   groups x (uint64 handle, opaque group<V>)
+//!                                                (spec/12 §B.11 export;
+//!                                                 absent in version 2)
 //!
 //! StoredMessage   = uint64 expires_at, uint8 custody,
 //!                   custody 0: uint64 retry_at, uint8 requests
@@ -33,8 +37,10 @@ use qpc_crypto::identity::{Address, Identity};
 use qpc_wire::codec::{self, Reader};
 use rand_core::CryptoRng;
 
+use super::GroupHandle;
 use super::{MeshNode, MessageHandle, NodeConfig, Outgoing, ReceivedDigest};
 use crate::envelope::{Envelope, HopId};
+use crate::group_lite::{GroupLite, MAX_EXPORT_LEN};
 use crate::receipt::ReceiptKey;
 use crate::routing::{LinkId, Neighbour};
 use crate::session::Session;
@@ -43,7 +49,9 @@ use crate::{Error, Result};
 use zeroize::Zeroizing;
 
 /// Version byte of an exported state.
-pub const STATE_VERSION: u8 = 2;
+pub const STATE_VERSION: u8 = 3;
+/// The version before MLS-Lite groups, still restored (as no groups).
+const STATE_VERSION_2: u8 = 2;
 /// Largest datagram or sealed message a state may hold.
 const MAX_ITEM_LEN: usize = 1 << 21;
 /// Largest exported session (the skipped keys at their bound).
@@ -83,7 +91,9 @@ impl MeshNode {
     /// transmitted (the same rule as `spec/07` §9). Each established
     /// session reserves its next 16 send counters here: between two
     /// exports a session seals at most 16 messages, then
-    /// [`MeshNode::send`] falls back to sealed sender (`spec/12` §A.7).
+    /// [`MeshNode::send`] falls back to sealed sender (`spec/12` §A.7);
+    /// each installed group likewise reserves 16 counters for
+    /// [`MeshNode::send_group`] (§B.11).
     pub fn export_state(&mut self) -> Result<Vec<u8>> {
         let mut out = vec![STATE_VERSION];
         match self.sequence {
@@ -153,6 +163,12 @@ impl MeshNode {
         for session in &sessions {
             codec::put_vl_bytes(&mut out, session)?;
         }
+        let groups = self.export_groups();
+        put_count(&mut out, groups.len())?;
+        for (handle, group) in &groups {
+            out.put_u64(handle.0);
+            codec::put_vl_bytes(&mut out, group)?;
+        }
         Ok(out)
     }
 
@@ -169,7 +185,7 @@ impl MeshNode {
         let mut node = MeshNode::new(identity, config, 0, rng)?;
         let mut r = Reader::new(Bytes::copy_from_slice(state));
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != STATE_VERSION && version != STATE_VERSION_2 {
             return Err(Error::UnknownVersion(version));
         }
         node.sequence = if flag(&mut r)? { Some(r.u32()?) } else { None };
@@ -222,6 +238,16 @@ impl MeshNode {
             let session = Session::restore(&bytes)?;
             if session.peer() == node.address() || !node.sessions.restore(session) {
                 return Err(malformed("a session is repeated or not ours"));
+            }
+        }
+        if version == STATE_VERSION {
+            for _ in 0..count(&mut r, config.max_groups)? {
+                let handle = GroupHandle(r.u64()?);
+                let bytes = Zeroizing::new(r.vl_bytes(MAX_EXPORT_LEN)?.to_vec());
+                let lite = GroupLite::restore(&bytes, config.group_grace_ms)?;
+                if !node.restore_group(handle, lite) {
+                    return Err(malformed("a group handle is repeated"));
+                }
             }
         }
         r.finish()?;

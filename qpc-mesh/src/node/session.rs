@@ -8,6 +8,14 @@
 //! session used least recently ([`Event::SessionEvicted`]); when every
 //! place is an establishment still waiting, the new one is refused
 //! (`full`).
+//!
+//! [`MeshNode::resume_session`] steps an established session to its next
+//! epoch with a 43-byte Resume (§A.6) instead of a new establishment: for
+//! a peer that restored an older state (its counters too far behind) or
+//! to bound what a stolen state reveals. The node that resumed retries
+//! its Resume like an Init and, with no answer, gives the session up
+//! ([`Event::SessionFailed`]): the peer no longer holds it, and only a
+//! fresh [`MeshNode::open_session`] helps.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +39,31 @@ pub const MAX_SESSION_ATTEMPTS: u8 = 3;
 struct Established {
     session: Session,
     last_used: u64,
+    /// Our Resume waiting for the peer's answer (not persisted).
+    resuming: Option<Retry>,
+    /// The peer moved the session to its current epoch: answer its
+    /// repeated Resumes of that epoch (its answer was lost), as only the
+    /// end that did not resume does.
+    answers_resumes: bool,
+}
+
+impl Established {
+    fn new(session: Session, last_used: u64) -> Self {
+        Established {
+            session,
+            last_used,
+            resuming: None,
+            answers_resumes: false,
+        }
+    }
+}
+
+/// When a message of ours waiting for its answer goes again, and how
+/// often it went.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    at: u64,
+    attempts: u8,
 }
 
 /// An establishment of ours waiting for its Response.
@@ -83,9 +116,14 @@ impl SessionTable {
         }
     }
 
-    /// When the next establishment is due for a retry.
+    /// When the next establishment or Resume is due for a retry.
     pub(super) fn poll_timeout(&self) -> Option<u64> {
-        self.pending.values().map(|p| p.retry_at).min()
+        let resumes = self.established.values().filter_map(|e| e.resuming);
+        self.pending
+            .values()
+            .map(|p| p.retry_at)
+            .chain(resumes.map(|r| r.at))
+            .min()
     }
 
     /// The established sessions, for the exported state.
@@ -106,13 +144,8 @@ impl SessionTable {
         if tag_taken || self.established.contains_key(&session.peer()) {
             return false;
         }
-        self.established.insert(
-            session.peer(),
-            Established {
-                session,
-                last_used: 0,
-            },
-        );
+        self.established
+            .insert(session.peer(), Established::new(session, 0));
         true
     }
 }
@@ -157,6 +190,74 @@ impl MeshNode {
     pub fn close_session(&mut self, peer: &Address) -> bool {
         let established = self.sessions.established.remove(peer).is_some();
         self.sessions.pending.remove(peer).is_some() || established
+    }
+
+    /// Steps the session with `peer` to its next epoch and sends the
+    /// Resume (`spec/12` §A.6, §A.15): both ends restart their counters at
+    /// 0 without a KEM. [`Event::SessionResumed`] follows the peer's
+    /// answer; without one after `session_retry_ms` the Resume goes again,
+    /// and after [`MAX_SESSION_ATTEMPTS`] the session is dropped with
+    /// [`Event::SessionFailed`] (the peer lost it: open a new one). Until
+    /// the next [`MeshNode::export_state`] reserves counters of the new
+    /// epoch, [`MeshNode::send`] goes sealed. Nothing happens while a
+    /// Resume of ours waits; `wrong_state` without an established
+    /// session, `nonce_exhausted` after epoch 65535.
+    pub fn resume_session(&mut self, peer: &Address, now: u64) -> Result<()> {
+        self.advance(now);
+        let hop_limit = self.config.hop_limit;
+        let entry = self
+            .sessions
+            .established
+            .get_mut(peer)
+            .ok_or(Error::WrongState("no established session with this peer"))?;
+        if entry.resuming.is_some() {
+            return Ok(());
+        }
+        let datagram = entry.session.resume(&mut self.rng, hop_limit)?;
+        entry.resuming = Some(Retry {
+            at: now.saturating_add(self.config.session_retry_ms),
+            attempts: 1,
+        });
+        entry.answers_resumes = false;
+        entry.last_used = now;
+        self.originate_datagram(datagram.into(), now)?;
+        self.flush(now);
+        Ok(())
+    }
+
+    /// Resumes whose answer is late: the Resume again (a fresh message id,
+    /// §A.8), or give the session up.
+    fn resume_timeout(&mut self, now: u64) {
+        let hop_limit = self.config.hop_limit;
+        let retry_ms = self.config.session_retry_ms;
+        let mut failed = Vec::new();
+        let mut resend = Vec::new();
+        for (peer, entry) in self.sessions.established.iter_mut() {
+            let Some(retry) = entry.resuming.filter(|r| r.at <= now) else {
+                continue;
+            };
+            let again = (retry.attempts < MAX_SESSION_ATTEMPTS)
+                .then(|| entry.session.resume_answer(&mut self.rng, hop_limit).ok())
+                .flatten();
+            match again {
+                Some(datagram) => {
+                    entry.resuming = Some(Retry {
+                        at: now.saturating_add(retry_ms),
+                        attempts: retry.attempts + 1,
+                    });
+                    resend.push(datagram);
+                }
+                None => failed.push(*peer),
+            }
+        }
+        for peer in failed {
+            self.sessions.established.remove(&peer);
+            self.push_event(Event::SessionFailed { peer });
+        }
+        for datagram in resend {
+            // A refusal is reported as an event; the next retry tries again.
+            let _ = self.originate_datagram(datagram.into(), now);
+        }
     }
 
     /// Frees a place for one more session: pushes out the established
@@ -208,8 +309,10 @@ impl MeshNode {
         Ok(())
     }
 
-    /// Establishments whose Response is late: a fresh Init, or give up.
+    /// Establishments whose Response and Resumes whose answer is late: a
+    /// fresh one, or give up.
     pub(super) fn session_timeout(&mut self, now: u64) {
+        self.resume_timeout(now);
         let due: Vec<Address> = self
             .sessions
             .pending
@@ -292,13 +395,9 @@ impl MeshNode {
         if self.sessions.established.remove(&peer).is_none() {
             self.make_room_for_session()?;
         }
-        self.sessions.established.insert(
-            peer,
-            Established {
-                session: accepted.session,
-                last_used: now,
-            },
-        );
+        self.sessions
+            .established
+            .insert(peer, Established::new(accepted.session, now));
         self.originate_datagram(accepted.datagram.into(), now)?;
         self.push_event(Event::SessionEstablished { peer });
         Ok(())
@@ -314,13 +413,9 @@ impl MeshNode {
             .ok_or(Error::UnknownSession(tag))?;
         let (peer, session) = (*peer, pending.initiator.finish(datagram)?);
         self.sessions.pending.remove(&peer);
-        self.sessions.established.insert(
-            peer,
-            Established {
-                session,
-                last_used: now,
-            },
-        );
+        self.sessions
+            .established
+            .insert(peer, Established::new(session, now));
         self.push_event(Event::SessionEstablished { peer });
         Ok(())
     }
@@ -334,20 +429,38 @@ impl MeshNode {
             .values_mut()
             .find(|e| e.session.receive_tag() == tag)
             .ok_or(Error::UnknownSession(tag))?;
+        let before = entry.session.epoch();
         let received = entry.session.open(datagram)?;
         entry.last_used = now;
         let peer = entry.session.peer();
-        match received {
-            Received::Content { content, .. } => {
-                let data = MeshData::decode(Bytes::copy_from_slice(&content))?;
-                let digest: [u8; 32] = Sha256::digest(&content[..]).into();
-                self.deliver(peer, now, data, digest, now);
-            }
-            Received::Resumed { .. } => {
-                let answer = entry.session.resume_answer(&mut self.rng, hop_limit)?;
-                self.originate_datagram(answer.into(), now)?;
-            }
-            Received::ResumeConfirmed { .. } => {}
+        let epoch = entry.session.epoch();
+        // The peer moved us on (a Resume, R4, or Data of the next epoch
+        // whose Resume was lost, D6): we answer its repeated Resumes.
+        if epoch != before {
+            entry.answers_resumes = true;
+        }
+        // Anything that opens in the epoch we resumed to shows the peer is
+        // there too.
+        let confirmed = entry.resuming.take().is_some();
+        let answer = match &received {
+            Received::Resumed { .. } => true,
+            Received::ResumeConfirmed { .. } => !confirmed && entry.answers_resumes,
+            Received::Content { .. } => false,
+        };
+        let answer = match answer {
+            true => Some(entry.session.resume_answer(&mut self.rng, hop_limit)?),
+            false => None,
+        };
+        if confirmed || epoch != before {
+            self.push_event(Event::SessionResumed { peer, epoch });
+        }
+        if let Some(answer) = answer {
+            self.originate_datagram(answer.into(), now)?;
+        }
+        if let Received::Content { content, .. } = received {
+            let data = MeshData::decode(Bytes::copy_from_slice(&content))?;
+            let digest: [u8; 32] = Sha256::digest(&content[..]).into();
+            self.deliver(peer, now, data, digest, now);
         }
         Ok(())
     }
