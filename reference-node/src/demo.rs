@@ -243,7 +243,8 @@ async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Resul
     let quic_now = quic_bytes(node_a).await?;
     account.step(
         &format!(
-            "C announces 3 slots (sequence {sequence}, signed, PLZ 10115); B's relay caches it and              passes it to A's ({}; QUIC B->A {} bytes)",
+            "C announces 3 slots (sequence {sequence}, signed, PLZ 10115); B's relay caches it \
+             and passes it to A's ({}; QUIC B->A {} bytes)",
             Air::lora(nodes).await?.since(air),
             quic_now.1 - quic.1
         ),
@@ -266,11 +267,20 @@ async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Resul
     })
     .await?;
     let best = &search["candidates"][0];
+    let found = t.elapsed();
+    until("B forwards the query onto LoRa", || async {
+        let now = Air::lora(nodes).await?;
+        Ok((now.frames > air.frames).then_some(json!(now.frames)))
+    })
+    .await?;
     let quic_now = quic_bytes(node_a).await?;
     account.step(
         &format!(
-            "A searches (query id {}…, no identity in it): 3 candidates, best slot {} at {};              the query floods on, in the clear on LoRa by design (QUIC A->B {} bytes; {})",
+            "A searches (query id {}…, no identity in it): 3 candidates from A's relay cache \
+             in {:.0} ms, best slot {} at {}; the query floods on via B, in the clear on LoRa \
+             by design (QUIC A->B {} bytes; {})",
             short(search["query_id"].as_str().unwrap_or("")),
+            found.as_secs_f64() * 1e3,
             best["slot"],
             best["start"].as_str().unwrap_or("?"),
             quic_now.0 - quic.0,
@@ -299,7 +309,8 @@ async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Resul
     .await?;
     account.step(
         &format!(
-            "A reserves slot {slot}: sealed to C's X-Wing key, routed A-B-C inside pqXX on LoRa;              C holds it (contact {})",
+            "A reserves slot {slot}: sealed to C's X-Wing key, routed A-B-C inside pqXX on \
+             LoRa; C holds it (contact {})",
             held["contact"]
         ),
         t.elapsed(),
@@ -318,7 +329,8 @@ async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Resul
     let quic_now = quic_bytes(node_a).await?;
     account.step(
         &format!(
-            "C confirms; A has the sealed result at its one-time reply address: booked              (reservation and result: QUIC A->B {} / B->A {} bytes; {})",
+            "C confirms; A has the sealed result at its one-time reply address: booked \
+             (reservation and result: QUIC A->B {} / B->A {} bytes; {})",
             quic_now.0 - quic.0,
             quic_now.1 - quic.1,
             Air::lora(nodes).await?.since(air)
