@@ -95,11 +95,20 @@ fn restore_refuses_states_no_engine_exports() {
         slots: vec![],
     };
     let restore = |slots: Vec<(Slot, SlotStatus)>| {
-        let state = TherapistState { slots, ..base.clone() };
+        let state = TherapistState {
+            slots,
+            ..base.clone()
+        };
         Therapist::restore(identity(1), TherapistConfig::default(), state)
     };
-    assert_eq!(restore(vec![free(1), free(1)]).unwrap_err().class(), "malformed");
-    assert_eq!(restore((0..33).map(free).collect()).unwrap_err().class(), "malformed");
+    assert_eq!(
+        restore(vec![free(1), free(1)]).unwrap_err().class(),
+        "malformed"
+    );
+    assert_eq!(
+        restore((0..33).map(free).collect()).unwrap_err().class(),
+        "malformed"
+    );
     let mut long = free(2);
     long.0.duration_min = 481;
     assert_eq!(restore(vec![long]).unwrap_err().class(), "malformed");
@@ -111,7 +120,9 @@ fn a_restored_therapist_continues_its_sequence_and_keeps_its_hold() {
     let mut t = therapist_with(&[slot(1, NOW + DAY), slot(2, NOW + 2 * DAY)]);
     assert_eq!(t.sequence(), 1, "two slots, one announce");
     assert_eq!(
-        t.add_slots(NOW, &[slot(3, NOW + DAY), slot(3, NOW + DAY)]).unwrap_err().class(),
+        t.add_slots(NOW, &[slot(3, NOW + DAY), slot(3, NOW + DAY)])
+            .unwrap_err()
+            .class(),
         "wrong_state"
     );
     let announce = announce_of(&t.announce(NOW).unwrap());
@@ -132,13 +143,19 @@ fn a_restored_therapist_continues_its_sequence_and_keeps_its_hold() {
     patient.handle_response(NOW + 1, &response).unwrap();
     let therapist = identity(1).public().address();
     assert_eq!(
-        patient.reserve(NOW + 2, &therapist, 2, &mut r).unwrap_err().class(),
+        patient
+            .reserve(NOW + 2, &therapist, 2, &mut r)
+            .unwrap_err()
+            .class(),
         "wrong_state",
         "identity not known yet"
     );
     patient.learn_identity(identity(1).public().clone());
     assert_eq!(
-        patient.reserve(NOW + 2, &therapist, 9, &mut r).unwrap_err().class(),
+        patient
+            .reserve(NOW + 2, &therapist, 9, &mut r)
+            .unwrap_err()
+            .class(),
         "wrong_state",
         "no such candidate"
     );
@@ -172,7 +189,11 @@ fn the_relay_cache_comes_back_from_its_entries() {
     let address = identity(1).public().address();
     let mut relay = Relay::new(RelayConfig::default()).unwrap();
     relay
-        .handle(NOW, qpc_fapp::NeighbourId(1), &FappMessage::Announce(announce.clone()))
+        .handle(
+            NOW,
+            qpc_fapp::NeighbourId(1),
+            &FappMessage::Announce(announce.clone()),
+        )
         .unwrap();
     let (sequence, expires_ms, cached) = relay.cache().entry(&address).unwrap();
     let cached = cached.cloned();

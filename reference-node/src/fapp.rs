@@ -460,6 +460,51 @@ impl StoredTherapist {
     }
 }
 
+/// Encodes the `fapp_therapist` row of §16.4.
+pub fn encode_therapist_row(profile: &TherapistProfile, state: &TherapistState) -> Result<Vec<u8>> {
+    serde_json::to_vec(&StoredTherapist::of(profile, state))
+        .map_err(|e| Error::Store(e.to_string()))
+}
+
+/// Decodes a `fapp_therapist` row (§16.4): its profile and the engine
+/// state, the practice taken from `profile` if given (else the stored
+/// profile's); `store` or the FAPP model's class for anything else.
+pub fn decode_therapist_row(
+    bytes: &[u8],
+    profile: Option<&TherapistProfile>,
+) -> Result<(TherapistProfile, TherapistState)> {
+    let stored: StoredTherapist =
+        serde_json::from_slice(bytes).map_err(|_| store_error("not the documented JSON"))?;
+    let profile = profile.unwrap_or(&stored.profile).clone();
+    let state = stored.state(&profile)?;
+    Ok((profile, state))
+}
+
+/// Decodes a `fapp_cache` row (§4): sequence, expiry and announce (`None`
+/// for a withdrawal).
+pub fn decode_cache_row(bytes: &[u8]) -> Result<(u32, u64, Option<SlotAnnounce>)> {
+    let row: CacheRow = serde_json::from_slice(bytes).map_err(|_| store_error("a cache row"))?;
+    let announce = row.announce.as_deref().map(decode_announce).transpose()?;
+    Ok((row.sequence, row.expires_ms, announce))
+}
+
+/// Encodes a `fapp_cache` row.
+pub fn encode_cache_row(
+    sequence: u32,
+    expires_ms: u64,
+    announce: Option<&SlotAnnounce>,
+) -> Result<Vec<u8>> {
+    let announce = announce
+        .map(|a| FappMessage::Announce(a.clone()).encode().map(hex::encode))
+        .transpose()?;
+    let row = CacheRow {
+        sequence,
+        expires_ms,
+        announce,
+    };
+    serde_json::to_vec(&row).map_err(|e| Error::Store(e.to_string()))
+}
+
 /// A `fapp_cache` row: one therapist's cache entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -596,43 +641,36 @@ impl Fapp {
         };
         for (address, row) in store.fapp_cache()? {
             let address = Address::from_bytes(address);
-            let restored = serde_json::from_slice::<CacheRow>(&row)
-                .map_err(|_| store_error("a cache row"))
-                .and_then(|row| {
-                    let announce = row.announce.as_deref().map(decode_announce).transpose()?;
-                    let relay = fapp.driver.relay_mut();
-                    Ok(relay.restore(now, address, row.sequence, row.expires_ms, announce)?)
-                });
+            let restored = decode_cache_row(&row).and_then(|(sequence, expires_ms, announce)| {
+                let relay = fapp.driver.relay_mut();
+                Ok(relay.restore(now, address, sequence, expires_ms, announce)?)
+            });
             if let Err(e) = restored {
                 tracing::info!(class = e.class(), therapist = %hex::encode(address.as_bytes()), "cached announce dropped: {e}");
                 fapp.cache_changed.insert(address);
             }
         }
+        let configured = config.fapp.therapist.as_ref();
         let stored = store
             .fapp_therapist()?
-            .map(|bytes| serde_json::from_slice::<StoredTherapist>(&bytes))
-            .transpose()
-            .map_err(|_| store_error("not the documented JSON"))?;
-        let profile = config
-            .fapp
-            .therapist
-            .clone()
-            .or_else(|| stored.as_ref().map(|s| s.profile.clone()));
-        if let Some(profile) = profile {
-            let state = match &stored {
-                Some(stored) => stored.state(&profile)?,
-                None => TherapistState {
+            .map(|bytes| decode_therapist_row(&bytes, configured))
+            .transpose()?;
+        match (stored, configured) {
+            (Some((profile, state)), _) => {
+                fapp.saved = Some(state.clone());
+                fapp.install(mesh, profile, state)?;
+            }
+            (None, Some(profile)) => {
+                let state = TherapistState {
                     licence_hash: licence_hash(&profile.licence),
-                    practice: practice(&profile)?,
+                    practice: practice(profile)?,
                     sequence: 0,
                     refresh_at_ms: 0,
                     slots: Vec::new(),
-                },
-            };
-            if stored.is_some() {
-                fapp.saved = Some(state.clone());
+                };
+                fapp.install(mesh, profile.clone(), state)?;
             }
-            fapp.install(mesh, profile, state)?;
+            (None, None) => {}
         }
         Ok(fapp)
     }
@@ -752,9 +790,7 @@ impl Fapp {
         if let (Some(therapist), Some(profile)) = (self.driver.therapist(), &self.profile) {
             let state = therapist.state();
             if self.saved.as_ref() != Some(&state) {
-                let row = StoredTherapist::of(profile, &state);
-                step.fapp_therapist =
-                    Some(serde_json::to_vec(&row).map_err(|e| Error::Store(e.to_string()))?);
+                step.fapp_therapist = Some(encode_therapist_row(profile, &state)?);
                 self.saved = Some(state);
                 changed = true;
             }
@@ -762,15 +798,7 @@ impl Fapp {
         for address in std::mem::take(&mut self.cache_changed) {
             let row = match self.driver.relay().cache().entry(&address) {
                 Some((sequence, expires_ms, announce)) => {
-                    let announce = announce
-                        .map(|a| FappMessage::Announce(a.clone()).encode().map(hex::encode))
-                        .transpose()?;
-                    let row = CacheRow {
-                        sequence,
-                        expires_ms,
-                        announce,
-                    };
-                    Some(serde_json::to_vec(&row).map_err(|e| Error::Store(e.to_string()))?)
+                    Some(encode_cache_row(sequence, expires_ms, announce)?)
                 }
                 None => None,
             };
@@ -1039,11 +1067,16 @@ mod tests {
                 ),
             ],
         };
-        let row = serde_json::to_vec(&StoredTherapist::of(&profile(), &state)).unwrap();
-        let back: StoredTherapist = serde_json::from_slice(&row).unwrap();
-        assert_eq!(back.state(&profile()).unwrap(), state);
-        for bad in [&b"{}"[..], b"[]", br#"{"profile":1}"#] {
-            assert!(serde_json::from_slice::<StoredTherapist>(bad).is_err());
+        let row = encode_therapist_row(&profile(), &state).unwrap();
+        assert_eq!(
+            decode_therapist_row(&row, None).unwrap(),
+            (profile(), state)
+        );
+        for bad in [&b"{}"[..], b"[]", br#"{"profile":1}"#, b"\xff"] {
+            assert_eq!(
+                decode_therapist_row(bad, None).unwrap_err().class(),
+                "store"
+            );
         }
     }
 
