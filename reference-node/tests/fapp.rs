@@ -220,11 +220,26 @@ async fn kill_9_keeps_the_booking_and_the_sequence_never_goes_back() {
         .as_u64()
         .unwrap();
     assert!(sequence > highest);
-    node_b
-        .until("B caches the new announce", json!({"op": "status"}), |s| {
-            s["fapp"]["refused"]["stale"].is_null() && s["fapp"]["cached_announces"] == 1
-        })
-        .await;
+    let therapist = c.as_str();
+    let start = Instant::now();
+    loop {
+        // A's relay answers A's query from its cache, which has slot 3 only
+        // once B accepted the new announce and passed it on.
+        let query = json!({"op": "fapp_query", "plz_prefix": "10", "collect_ms": 60000});
+        assert_eq!(node_a.ask(query).await["ok"], true);
+        let r = node_a.ask(json!({"op": "fapp_results"})).await;
+        let candidates = r["search"]["candidates"].as_array().unwrap().clone();
+        if candidates
+            .iter()
+            .any(|c| c["slot"] == 3 && c["therapist"] == therapist)
+        {
+            break;
+        }
+        assert!(start.elapsed() < TIMEOUT, "slot 3 never reached A: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = node_b.ask(json!({"op": "status"})).await;
+    assert!(status["fapp"]["refused"]["stale"].is_null(), "{status}");
 
     // The patient's booking survives its own kill -9, logged once.
     node_a.kill();
