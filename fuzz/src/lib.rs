@@ -39,6 +39,7 @@
 //! | [`opaque::opaque_messages`] | the six OPAQUE message decoders, `ServerRecord::from_bytes`, `Server::keys_from_bytes` | frame outcome and class predicted independently; accepted ⇒ re-encodes identically; identity elements refused |
 //! | [`opaque::opaque_client_login`] | `ClientLogin::finish` on any KE2 | only the genuine KE2 finishes (genuine KE3, keys); otherwise `invalid_element` or `login_failed` as predicted |
 //! | [`opaque::opaque_server_login`] | `ServerLogin::handle_ke1`, `handle_ke3` | only the genuine KE1 + KE3 give the session key; unknown users never finish; inputs after the end are `wrong_state` |
+//! | [`node_fapp_rows`] | qpc-node `decode_therapist_row`, `decode_cache_row` (the FAPP store rows), `Therapist::restore` | only store or FAPP-model classes; accepted ⇒ re-encodes to a row decoding to the same value; a restored engine exports the state it was given |
 //! | [`fapp_message`] | qpc-fapp `FappMessage::decode` | header and fixed-length outcomes predicted from `spec/20` §3-§7; only decoding classes; accepted ⇒ re-encodes identically; announces verify or fail with a signature class |
 //! | [`fapp_sealed`] | qpc-fapp `Therapist::handle_reservation` / `handle_cancel`, `Sealed::open`, `Notice::decode` on genuine HPKE around fuzzed plaintext | outcome equals the plaintext decoder, window and slot state; replays get the same answer and no second hold; forged messages never open |
 //! | [`fapp_relay`] | qpc-fapp `Relay` on operation scripts | cache within capacity; only newer, verified, live announces cached and forwarded; dedupe and reverse paths equal an independent model; responses go back one hop only |
@@ -107,7 +108,7 @@ pub use mesh::{
     genuine_message, mesh_envelope, mesh_identities, mesh_message, mesh_node, mesh_routing,
     message_mode, LINK_COSTS, NODE_MAX_PENDING, ROUTING_CONFIG,
 };
-pub use node::{node_air_packet, node_kiss, node_secured, node_stream_frames};
+pub use node::{node_air_packet, node_fapp_rows, node_kiss, node_secured, node_stream_frames};
 
 pub use mls::{expected_header, expected_payload, mls_ordering, mls_payload};
 pub use pqxx::{
@@ -118,7 +119,7 @@ pub use session::{lora_session, mls_lite, session_mode, SessionFixture, SESSION_
 
 /// The names of the targets: each is a function of this crate, a binary in
 /// `fuzz_targets/` and a directory of `fuzz/corpus/`.
-pub const TARGETS: [&str; 40] = [
+pub const TARGETS: [&str; 41] = [
     "frame_decoder",
     "frame",
     "hello",
@@ -155,6 +156,7 @@ pub const TARGETS: [&str; 40] = [
     "node_air_packet",
     "node_stream_frames",
     "node_secured",
+    "node_fapp_rows",
     "fapp_message",
     "fapp_sealed",
     "fapp_relay",
@@ -190,6 +192,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "node_air_packet" => node_air_packet(data),
         "node_stream_frames" => node_stream_frames(data),
         "node_secured" => node_secured(data),
+        "node_fapp_rows" => node_fapp_rows(data),
         "lora_reassembly" => lora_reassembly(data),
         "lora_link" => lora_link(data),
         "mesh_channel" => mesh_channel(data),

@@ -324,3 +324,53 @@ pub fn node_secured(data: &[u8]) {
     assert!(link.poll_transmit().is_none());
     assert!(link.sessions().is_empty());
 }
+
+/// The node's FAPP store rows (`spec/30` §16.4): mode bit 0 picks the
+/// `fapp_cache` decoder, else the `fapp_therapist` one. Refusals are
+/// `store` or a FAPP model class; an accepted row re-encodes to one that
+/// decodes to the same value, and an accepted therapist state restores an
+/// engine that exports it unchanged, or is refused as `malformed` or
+/// `invalid_config`.
+pub fn node_fapp_rows(data: &[u8]) {
+    use qpc_fapp::therapist::{Therapist, TherapistConfig};
+    use qpc_node::fapp::{
+        decode_cache_row, decode_therapist_row, encode_cache_row, encode_therapist_row,
+    };
+    let Some((&mode, row)) = data.split_first() else {
+        return;
+    };
+    let allowed = |class: &str| !matches!(class, "io" | "invalid_config");
+    if mode & 1 == 1 {
+        match decode_cache_row(row) {
+            Ok((sequence, expires_ms, announce)) => {
+                let again = encode_cache_row(sequence, expires_ms, announce.as_ref())
+                    .expect("an accepted row re-encodes");
+                let back = decode_cache_row(&again).expect("a re-encoded row decodes");
+                assert_eq!(back, (sequence, expires_ms, announce));
+            }
+            Err(e) => assert!(allowed(e.class()), "cache row: {}", e.class()),
+        }
+        return;
+    }
+    match decode_therapist_row(row, None) {
+        Ok((profile, state)) => {
+            let again = encode_therapist_row(&profile, &state).expect("re-encodes");
+            let back = decode_therapist_row(&again, None).expect("a re-encoded row decodes");
+            assert_eq!(back, (profile.clone(), state.clone()));
+            let identity = qpc_crypto::identity::Identity::from_seeds(&[1; 32], &[2; 32]);
+            let config = TherapistConfig {
+                hold_ms: profile.hold_ms,
+                ..TherapistConfig::default()
+            };
+            match Therapist::restore(identity, config, state.clone()) {
+                Ok(therapist) => assert_eq!(therapist.state(), state),
+                Err(e) => assert!(
+                    matches!(e.class(), "malformed" | "invalid_config"),
+                    "restore: {}",
+                    e.class()
+                ),
+            }
+        }
+        Err(e) => assert!(allowed(e.class()), "therapist row: {}", e.class()),
+    }
+}

@@ -74,6 +74,13 @@ impl AnnounceCache {
         self.entries.get(therapist).map(|e| e.sequence)
     }
 
+    /// The entry held for `therapist`: its sequence, expiry and announce
+    /// (`None` for a withdrawal), for a driver that persists the cache.
+    pub fn entry(&self, therapist: &Address) -> Option<(u32, u64, Option<&SlotAnnounce>)> {
+        let e = self.entries.get(therapist)?;
+        Some((e.sequence, e.expires_ms, e.announce.as_deref()))
+    }
+
     /// The announce held for `therapist`, if any.
     pub fn announce(&self, therapist: &Address) -> Option<&SlotAnnounce> {
         self.entries.get(therapist)?.announce.as_deref()

@@ -202,6 +202,40 @@ impl FappDriver {
         &self.relay
     }
 
+    /// The relay engine, to restore its persisted cache
+    /// ([`Relay::restore`]).
+    pub fn relay_mut(&mut self) -> &mut Relay {
+        &mut self.relay
+    }
+
+    /// Gives the patient a therapist's public identity the node already
+    /// knows (instead of waiting for a fetch over the mesh).
+    pub fn learn_identity(&mut self, identity: qpc_crypto::identity::PublicIdentity) {
+        if let Some(patient) = self.patient.as_mut() {
+            patient.learn_identity(identity);
+        }
+    }
+
+    /// Patient: reserves `slot_id` of `therapist` from the current
+    /// search's candidates now ([`Patient::reserve`]); `wrong_state` with
+    /// no search.
+    pub fn reserve(
+        &mut self,
+        mesh: &mut MeshNode,
+        therapist: &qpc_crypto::identity::Address,
+        slot_id: u32,
+        now: u64,
+        rng: &mut impl CryptoRng,
+    ) -> Result<()> {
+        let patient = self
+            .patient
+            .as_mut()
+            .ok_or(Error::WrongState("no search on this node"))?;
+        let step = patient.reserve(now, therapist, slot_id, rng)?;
+        self.apply(mesh, step, FappEvent::Patient, now);
+        Ok(())
+    }
+
     /// Starts a search (replacing any earlier one): the query goes out
     /// through the node's relay.
     pub fn search(
@@ -226,7 +260,13 @@ impl FappDriver {
 
     /// Therapist: adds a free slot and re-announces.
     pub fn add_slot(&mut self, mesh: &mut MeshNode, slot: Slot, now: u64) -> Result<()> {
-        self.therapist_step(mesh, now, |t| t.add_slot(now, slot))
+        self.add_slots(mesh, &[slot], now)
+    }
+
+    /// Therapist: adds free slots and re-announces once
+    /// ([`Therapist::add_slots`]).
+    pub fn add_slots(&mut self, mesh: &mut MeshNode, slots: &[Slot], now: u64) -> Result<()> {
+        self.therapist_step(mesh, now, |t| t.add_slots(now, slots))
     }
 
     /// Therapist: confirms a held reservation (the patient is told).

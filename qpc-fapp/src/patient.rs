@@ -316,6 +316,39 @@ impl Patient {
         Ok(step)
     }
 
+    /// Reserves the patient's own choice now instead of waiting for the
+    /// collection deadline (`spec/20` §10 step 3): the candidate for
+    /// `slot_id` of `therapist`. Only while collecting (`wrong_state`);
+    /// `wrong_state` too if no such candidate was collected or the
+    /// therapist's identity has not been fetched yet. If the result does
+    /// not confirm, the engine goes on with the best remaining candidate.
+    pub fn reserve(
+        &mut self,
+        now: u64,
+        therapist: &Address,
+        slot_id: u32,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Step<PatientEvent>> {
+        if self.state != PatientState::Collecting {
+            return Err(Error::WrongState("not collecting: a reservation was made"));
+        }
+        let index = self
+            .candidates
+            .iter()
+            .position(|c| c.therapist == *therapist && c.slot.id == slot_id)
+            .ok_or(Error::WrongState("no such candidate slot"))?;
+        if !self.identities.contains_key(therapist) {
+            return Err(Error::WrongState(
+                "the therapist's identity is not fetched yet",
+            ));
+        }
+        let chosen = self.candidates.remove(index);
+        self.candidates.insert(0, chosen);
+        let mut step = Step::default();
+        self.reserve_next(now, rng, &mut step)?;
+        Ok(step)
+    }
+
     /// When [`Patient::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
         matches!(

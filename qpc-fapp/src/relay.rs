@@ -8,6 +8,7 @@
 
 use qpc_crypto::identity::Address;
 
+use crate::announce::SlotAnnounce;
 use crate::error::{Error, Result};
 use crate::index::AnnounceCache;
 use crate::message::FappMessage;
@@ -164,6 +165,34 @@ impl Relay {
         Ok(step)
     }
 
+    /// Puts back a cache entry a driver persisted (see
+    /// [`AnnounceCache::entry`]) without rebroadcasting it: an announce
+    /// must still verify and be the therapist's (`bad_signature`,
+    /// `wrong_recipient`); a withdrawal (`None`) is restored as a
+    /// tombstone. Expired entries are `bad_expiry`; `stale` or `full` as for
+    /// a heard announce.
+    pub fn restore(
+        &mut self,
+        now: u64,
+        therapist: Address,
+        sequence: u32,
+        expires_ms: u64,
+        announce: Option<SlotAnnounce>,
+    ) -> Result<()> {
+        self.check_expiry(now, expires_ms)?;
+        if let Some(announce) = &announce {
+            if announce.verify()? != therapist
+                || announce.sequence != sequence
+                || announce.expires_ms != expires_ms
+            {
+                return Err(Error::WrongRecipient);
+            }
+        }
+        self.cache
+            .insert(now, therapist, sequence, expires_ms, announce)?;
+        Ok(())
+    }
+
     fn check_expiry(&self, now: u64, expires_ms: u64) -> Result<()> {
         let latest = now.saturating_add(self.config.max_announce_lifetime_ms);
         if expires_ms <= now || expires_ms > latest {
@@ -181,7 +210,7 @@ impl Relay {
         therapist: Address,
         sequence: u32,
         expires_ms: u64,
-        announce: Option<crate::announce::SlotAnnounce>,
+        announce: Option<SlotAnnounce>,
         step: &mut Step<RelayEvent>,
     ) -> Result<()> {
         if let Some(evicted) = self

@@ -12,6 +12,11 @@
 //! change of the free set is re-announced with the next sequence number.
 //! A replayed reservation (the same sealed bytes, or the same request id
 //! sealed again) gets the same answer and never a second hold.
+//!
+//! [`Therapist::state`] and [`Therapist::restore`] carry the durable part
+//! of the engine (profile, last sequence, inventory) across a restart
+//! (`spec/20` §9.1); a driver stores the state before it sends what the
+//! step produced, so a sequence number is never announced twice.
 
 use std::collections::BTreeMap;
 
@@ -121,6 +126,49 @@ impl SlotState {
     }
 }
 
+/// A slot's state as [`Therapist::state`] exports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotStatus {
+    /// Free: listed in the next announce.
+    Free,
+    /// On hold for a reservation until `until_ms`.
+    Held {
+        /// The reservation.
+        request_id: RequestId,
+        /// When the hold expires, Unix ms.
+        until_ms: u64,
+        /// Where the result goes.
+        reply_address: Address,
+        /// The one-time key the result is sealed to.
+        reply_key: Box<XWingPublicKey>,
+    },
+    /// Booked for a confirmed reservation.
+    Booked {
+        /// The reservation.
+        request_id: RequestId,
+    },
+}
+
+/// The durable part of a [`Therapist`] (`spec/20` §9.1): what a driver
+/// stores so that a restarted node neither reuses a sequence number nor
+/// forgets a hold or a booking. The replay memory (digests and answers of
+/// recent reservations) is not part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TherapistState {
+    /// The licence hash the announces carry.
+    pub licence_hash: [u8; 32],
+    /// The practice.
+    pub practice: Practice,
+    /// The last sequence number announced (or about to be: see the module
+    /// documentation).
+    pub sequence: u32,
+    /// When the announce is next refreshed, Unix ms (`u64::MAX` after a
+    /// withdrawal).
+    pub refresh_at_ms: u64,
+    /// The inventory, at most [`MAX_SLOTS`] slots with distinct ids.
+    pub slots: Vec<(Slot, SlotStatus)>,
+}
+
 /// A therapist's FAPP engine.
 pub struct Therapist {
     identity: Identity,
@@ -169,6 +217,82 @@ impl Therapist {
             seen: BoundedMap::new(config.replay_capacity),
             answers: BoundedMap::new(config.replay_capacity),
         })
+    }
+
+    /// A therapist restored from `state` (see [`Therapist::state`]);
+    /// `invalid_config` for a bad configuration, `malformed` for a state no
+    /// engine could have exported (a bad practice or slot, a duplicate slot
+    /// id, more than [`MAX_SLOTS`] slots).
+    pub fn restore(
+        identity: Identity,
+        config: TherapistConfig,
+        state: TherapistState,
+    ) -> Result<Self> {
+        let mut therapist = Therapist::new(
+            identity,
+            state.licence_hash,
+            state.practice,
+            config,
+            state.sequence,
+        )?;
+        if state.slots.len() > MAX_SLOTS {
+            return Err(Error::malformed("therapist state", "too many slots"));
+        }
+        for (slot, status) in state.slots {
+            slot.validate()?;
+            let state = match status {
+                SlotStatus::Free => SlotState::Free,
+                SlotStatus::Held {
+                    request_id,
+                    until_ms,
+                    reply_address,
+                    reply_key,
+                } => SlotState::Held {
+                    request_id,
+                    until_ms,
+                    reply: Box::new(Reply {
+                        address: reply_address,
+                        key: *reply_key,
+                    }),
+                },
+                SlotStatus::Booked { request_id } => SlotState::Booked { request_id },
+            };
+            if therapist.slots.insert(slot.id, (slot, state)).is_some() {
+                return Err(Error::malformed("therapist state", "duplicate slot id"));
+            }
+        }
+        therapist.refresh_at_ms = state.refresh_at_ms;
+        Ok(therapist)
+    }
+
+    /// The durable state, for [`Therapist::restore`].
+    pub fn state(&self) -> TherapistState {
+        let slots = self.slots.values().map(|(slot, state)| {
+            let status = match state {
+                SlotState::Free => SlotStatus::Free,
+                SlotState::Held {
+                    request_id,
+                    until_ms,
+                    reply,
+                } => SlotStatus::Held {
+                    request_id: *request_id,
+                    until_ms: *until_ms,
+                    reply_address: reply.address,
+                    reply_key: Box::new(reply.key.clone()),
+                },
+                SlotState::Booked { request_id } => SlotStatus::Booked {
+                    request_id: *request_id,
+                },
+            };
+            (*slot, status)
+        });
+        TherapistState {
+            licence_hash: self.licence_hash,
+            practice: self.practice.clone(),
+            sequence: self.sequence,
+            refresh_at_ms: self.refresh_at_ms,
+            slots: slots.collect(),
+        }
     }
 
     /// The therapist's address.
@@ -247,14 +371,25 @@ impl Therapist {
 
     /// Adds a free slot (at most 32 in the inventory) and re-announces.
     pub fn add_slot(&mut self, now: u64, slot: Slot) -> Result<Step<TherapistEvent>> {
-        slot.validate()?;
-        if self.slots.len() == MAX_SLOTS {
+        self.add_slots(now, &[slot])
+    }
+
+    /// Adds free slots and re-announces once; all or none are added
+    /// (`full` beyond 32 in the inventory, `wrong_state` for an id in use
+    /// or given twice).
+    pub fn add_slots(&mut self, now: u64, slots: &[Slot]) -> Result<Step<TherapistEvent>> {
+        for (i, slot) in slots.iter().enumerate() {
+            slot.validate()?;
+            if self.slots.contains_key(&slot.id) || slots[..i].iter().any(|s| s.id == slot.id) {
+                return Err(Error::WrongState("slot id in use"));
+            }
+        }
+        if self.slots.len() + slots.len() > MAX_SLOTS {
             return Err(Error::Full("slot inventory"));
         }
-        if self.slots.contains_key(&slot.id) {
-            return Err(Error::WrongState("slot id in use"));
+        for slot in slots {
+            self.slots.insert(slot.id, (*slot, SlotState::Free));
         }
-        self.slots.insert(slot.id, (slot, SlotState::Free));
         self.announce(now)
     }
 

@@ -35,6 +35,52 @@ pub struct Config {
     pub quic: QuicConfig,
     /// The LoRa radio, if any.
     pub lora: Option<LoraConfig>,
+    /// FAPP (`spec/30` §16).
+    #[serde(default)]
+    pub fapp: FappConfig,
+}
+
+/// `[fapp]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FappConfig {
+    /// `[fapp.therapist]`: the node is a therapist with this profile.
+    pub therapist: Option<TherapistProfile>,
+}
+
+/// A therapist's profile (`[fapp.therapist]`, or `profile` of the
+/// `fapp_announce` request): what the announces carry. The set fields take
+/// the names of `spec/30` §16.2.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TherapistProfile {
+    /// The licence (Approbation) number; only its hash is announced.
+    pub licence: String,
+    /// The practice's postal code, five digits.
+    pub plz: String,
+    /// Methods offered.
+    pub methods: Vec<String>,
+    /// Age groups treated.
+    pub age_groups: Vec<String>,
+    /// Modalities offered.
+    pub modalities: Vec<String>,
+    /// Payers accepted.
+    pub payers: Vec<String>,
+    /// Accessibility features.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// ISO 639-1 language codes.
+    pub languages: Vec<String>,
+    /// How long a reservation holds a slot, ms (1,000 to 86,400,000).
+    #[serde(default = "default_hold_ms")]
+    pub hold_ms: u32,
+    /// Confirm every held reservation at once (otherwise `fapp_confirm`).
+    #[serde(default)]
+    pub auto_confirm: bool,
+}
+
+fn default_hold_ms() -> u32 {
+    15 * 60 * 1000
 }
 
 fn default_data_dir() -> PathBuf {
@@ -280,6 +326,14 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        if let Some(profile) = &self.fapp.therapist {
+            crate::fapp::practice(profile)
+                .map_err(|e| Error::InvalidConfig(format!("fapp.therapist: {e}")))?;
+            check(
+                (1_000..=86_400_000).contains(&profile.hold_ms),
+                "fapp.therapist.hold_ms must be 1000..=86400000",
+            )?;
+        }
         let m = &self.mesh;
         check(
             (100..=86_400_000).contains(&m.announce_interval_ms),

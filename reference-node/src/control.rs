@@ -11,11 +11,12 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
+use crate::fapp::{AnnounceSpec, QuerySpec};
 use crate::framing::{FrameReader, CONTROL_FRAME};
 use crate::runtime::Input;
 
-/// One request; the `op` field names the variant. FAPP adds
-/// `fapp_announce`, `fapp_query` and `fapp_reserve` here.
+/// One request; the `op` field names the variant (`spec/30` §9, FAPP's
+/// in §16.3).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
@@ -45,6 +46,33 @@ pub enum Request {
     },
     /// Announces the node now.
     Announce,
+    /// FAPP: becomes a therapist or adds slots, and announces.
+    FappAnnounce(Box<AnnounceSpec>),
+    /// FAPP: starts a patient's search.
+    FappQuery(Box<QuerySpec>),
+    /// FAPP: reserves a slot the search collected.
+    FappReserve {
+        /// The therapist's address, hex.
+        therapist: String,
+        /// The slot id.
+        slot: u32,
+    },
+    /// FAPP: confirms a held reservation (therapist).
+    FappConfirm {
+        /// The reservation's request id, hex.
+        request_id: String,
+    },
+    /// FAPP: declines a held reservation (therapist).
+    FappDecline {
+        /// The reservation's request id, hex.
+        request_id: String,
+    },
+    /// FAPP: the search, the inventory and the event log.
+    FappResults {
+        /// The last event-log row already seen.
+        #[serde(default)]
+        after: Option<u64>,
+    },
     /// Commits, closes and exits.
     Shutdown,
 }
@@ -173,8 +201,13 @@ mod tests {
             parse_request(br#"{"op":"inbox","after":3}"#).unwrap(),
             Request::Inbox { after: Some(3) }
         );
+        let query = parse_request(br#"{"op":"fapp_query","plz_prefix":"10","kinds":["acute"]}"#);
+        assert!(matches!(query, Ok(Request::FappQuery(q)) if q.plz_prefix == "10"));
         for bad in [
             &br#"{"op":"fly"}"#[..],
+            br#"{"op":"fapp_query","colour":1}"#,
+            br#"{"op":"fapp_announce","slots":[{"id":1}]}"#,
+            br#"{"op":"fapp_reserve","therapist":"00"}"#,
             br#"{"op":"send","to":"00"}"#,
             b"[1]",
             b"\xff",

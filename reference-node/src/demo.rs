@@ -1,8 +1,11 @@
 //! `qpc-node demo`: three nodes in one process on loopback,
 //! A –QUIC– B –LoRa (emulated channel, SF9)– C. C is reachable from A only
 //! through B; A fetches C's identity over the mesh, sends C an end-to-end
-//! sealed message and gets C's receipt. Every step is driven through the
-//! nodes' control API, as a user would, and printed with its timing.
+//! sealed message and gets C's receipt. Then FAPP (`spec/30` §16): C, a
+//! therapist, announces free slots; A, a patient, searches, reserves one
+//! and gets C's confirmation. Every step is driven through the nodes'
+//! control API, as a user would, and printed with its timing and, for
+//! FAPP, the LoRa airtime and bytes it cost.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -150,6 +153,193 @@ fn short(address: &str) -> &str {
     address.get(..8).unwrap_or(address)
 }
 
+/// The demo therapist's profile (`spec/30` §16.2).
+fn demo_profile() -> Value {
+    json!({
+        "licence": "LANR-123456789", "plz": "10115", "methods": ["behavioural", "psychodynamic"],
+        "age_groups": ["adults"], "modalities": ["in_person", "video"], "payers": ["gkv", "pkv"],
+        "languages": ["de", "en"], "hold_ms": 600_000,
+    })
+}
+
+/// What a node's radio sent so far: (airtime ms, frames, bytes on air).
+#[derive(Debug, Clone, Copy, Default)]
+struct Air {
+    airtime_ms: f64,
+    frames: u64,
+    bytes: u64,
+}
+
+impl Air {
+    async fn of(node: &RunningNode) -> Result<Air> {
+        let status = ask(node, json!({"op": "status"})).await?;
+        let lora = status["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["kind"] == "lora");
+        Ok(lora.map_or(Air::default(), |l| Air {
+            airtime_ms: l["airtime_ms"].as_f64().unwrap_or(0.0),
+            frames: l["frames_out"].as_u64().unwrap_or(0),
+            bytes: l["frame_bytes_out"].as_u64().unwrap_or(0),
+        }))
+    }
+
+    /// B's and C's radios together.
+    async fn lora(nodes: &[RunningNode; 3]) -> Result<Air> {
+        let (b, c) = (Air::of(&nodes[1]).await?, Air::of(&nodes[2]).await?);
+        Ok(Air {
+            airtime_ms: b.airtime_ms + c.airtime_ms,
+            frames: b.frames + c.frames,
+            bytes: b.bytes + c.bytes,
+        })
+    }
+
+    fn since(self, before: Air) -> String {
+        format!(
+            "LoRa: {} frames, {} bytes, {:.1} ms airtime",
+            self.frames - before.frames,
+            self.bytes - before.bytes,
+            self.airtime_ms - before.airtime_ms
+        )
+    }
+}
+
+/// A's QUIC bytes out and in so far.
+async fn quic_bytes(node: &RunningNode) -> Result<(u64, u64)> {
+    let status = ask(node, json!({"op": "status"})).await?;
+    let link = &status["links"][0];
+    Ok((
+        link["bytes_out"].as_u64().unwrap_or(0),
+        link["bytes_in"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// The FAPP steps: C announces, A searches, reserves, C confirms.
+async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Result<()> {
+    println!("\nFAPP: C is a therapist behind LoRa, A a patient on QUIC");
+    let (node_a, node_c) = (&nodes[0], &nodes[2]);
+    let now = crate::runtime::now_ms();
+    let slots: Vec<Value> = (1..=3u64)
+        .map(|i| {
+            let start = (now / 3_600_000 + 24 * i) * 3_600_000;
+            json!({"id": i, "start": crate::fapp::format_time(start), "duration_min": 50,
+                   "kind": "consultation"})
+        })
+        .collect();
+    let (air, quic) = (Air::lora(nodes).await?, quic_bytes(node_a).await?);
+    let t = Instant::now();
+    let answer = ask(
+        node_c,
+        json!({"op": "fapp_announce", "profile": demo_profile(), "slots": slots}),
+    )
+    .await?;
+    let sequence = answer["therapist"]["sequence"].clone();
+    until("A's relay caches C's announce", || async {
+        let s = ask(node_a, json!({"op": "status"})).await?;
+        Ok((s["fapp"]["cached_announces"] == 1).then_some(s))
+    })
+    .await?;
+    let quic_now = quic_bytes(node_a).await?;
+    account.step(
+        &format!(
+            "C announces 3 slots (sequence {sequence}, signed, PLZ 10115); B's relay caches it \
+             and passes it to A's ({}; QUIC B->A {} bytes)",
+            Air::lora(nodes).await?.since(air),
+            quic_now.1 - quic.1
+        ),
+        t.elapsed(),
+    );
+    let (air, quic) = (Air::lora(nodes).await?, quic_now);
+    let t = Instant::now();
+    ask(
+        node_a,
+        json!({"op": "fapp_query", "plz_prefix": "10", "kinds": ["consultation"],
+               "collect_ms": 60_000, "contact": "pseudonym-7f3a"}),
+    )
+    .await?;
+    let (search, _) = until("A's search finds C's slots", || async {
+        let r = ask(node_a, json!({"op": "fapp_results"})).await?;
+        let found = r["search"]["candidates"]
+            .as_array()
+            .is_some_and(|c| c.len() == 3);
+        Ok(found.then(|| r["search"].clone()))
+    })
+    .await?;
+    let best = &search["candidates"][0];
+    let found = t.elapsed();
+    until("B forwards the query onto LoRa", || async {
+        let now = Air::lora(nodes).await?;
+        Ok((now.frames > air.frames).then_some(json!(now.frames)))
+    })
+    .await?;
+    let quic_now = quic_bytes(node_a).await?;
+    account.step(
+        &format!(
+            "A searches (query id {}…, no identity in it): 3 candidates from A's relay cache \
+             in {:.0} ms, best slot {} at {}; the query floods on via B, in the clear on LoRa \
+             by design (QUIC A->B {} bytes; {})",
+            short(search["query_id"].as_str().unwrap_or("")),
+            found.as_secs_f64() * 1e3,
+            best["slot"],
+            best["start"].as_str().unwrap_or("?"),
+            quic_now.0 - quic.0,
+            Air::lora(nodes).await?.since(air)
+        ),
+        t.elapsed(),
+    );
+    let (air, quic) = (Air::lora(nodes).await?, quic_now);
+    let t = Instant::now();
+    let slot = best["slot"].clone();
+    until("A reserves the slot", || async {
+        let answer = control::call(
+            &node_a.control_socket,
+            &json!({"op": "fapp_reserve", "therapist": c, "slot": slot}),
+        )
+        .await?;
+        Ok((answer["ok"] == true).then_some(answer))
+    })
+    .await?;
+    let (held, _) = until("C holds the slot", || async {
+        let r = ask(node_c, json!({"op": "fapp_results"})).await?;
+        Ok(r["events"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["event"] == "held").cloned()))
+    })
+    .await?;
+    account.step(
+        &format!(
+            "A reserves slot {slot}: sealed to C's X-Wing key, routed A-B-C inside pqXX on \
+             LoRa; C holds it (contact {})",
+            held["contact"]
+        ),
+        t.elapsed(),
+    );
+    let t2 = Instant::now();
+    ask(
+        node_c,
+        json!({"op": "fapp_confirm", "request_id": held["request_id"]}),
+    )
+    .await?;
+    until("A gets C's confirmation", || async {
+        let r = ask(node_a, json!({"op": "fapp_results"})).await?;
+        Ok((r["search"]["state"] == "booked").then_some(r))
+    })
+    .await?;
+    let quic_now = quic_bytes(node_a).await?;
+    account.step(
+        &format!(
+            "C confirms; A has the sealed result at its one-time reply address: booked \
+             (reservation and result: QUIC A->B {} / B->A {} bytes; {})",
+            quic_now.0 - quic.0,
+            quic_now.1 - quic.1,
+            Air::lora(nodes).await?.since(air)
+        ),
+        t2.elapsed(),
+    );
+    Ok(())
+}
+
 /// Runs the demo in a fresh temporary directory.
 pub async fn run() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("qpc-demo-{}", std::process::id()));
@@ -291,6 +481,7 @@ pub async fn run_in(dir: &Path) -> Result<()> {
     })
     .await?;
     account.step("A has C's end-to-end receipt: message confirmed", took);
+    fapp(&mut account, &nodes, c).await?;
     println!("\nper link:");
     for (name, node) in ["A", "B", "C"].iter().zip(&nodes) {
         let status = ask(node, json!({"op": "status"})).await?;

@@ -75,6 +75,9 @@ pub enum Error {
     /// A pqXX record from a neighbour the node has no session with.
     #[error("no pqXX session with neighbour {0}")]
     UnknownSession(String),
+    /// A FAPP engine refused an operation (`spec/20` §12).
+    #[error("fapp: {0}")]
+    Fapp(#[from] qpc_fapp::Error),
     /// A LoRa neighbour did not complete the pqXX handshake in time.
     #[error("timeout: {0}")]
     Timeout(String),
@@ -99,6 +102,7 @@ impl Error {
             Error::Mesh(e) => e.class(),
             Error::Crypto(e) => e.class(),
             Error::Wire(e) => e.class(),
+            Error::Fapp(e) => e.class(),
             Error::Unprotected(_) => "downgrade",
             Error::UnknownSession(_) => "unknown_session",
             Error::Timeout(_) => "timeout",

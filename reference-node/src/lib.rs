@@ -15,6 +15,7 @@
 //! | [`framing`] | length-prefixed stream frames (§6, §9) |
 //! | [`runtime`] | the driver task (§2) |
 //! | [`control`] | the control API (§9) |
+//! | [`fapp`] | FAPP in the node: the driver's FAPP half, its control operations and tables (§16) |
 //! | [`node`] | starting a node |
 //! | [`demo`] | the three-node demo |
 
@@ -22,6 +23,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod error;
+pub mod fapp;
 pub mod framing;
 pub mod identity;
 pub mod lora;

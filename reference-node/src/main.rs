@@ -73,9 +73,98 @@ enum Command {
     },
     /// Stops a running node.
     Shutdown(Target),
+    /// FAPP: announce free slots, search, reserve (`spec/30` §16).
+    #[command(subcommand)]
+    Fapp(FappCommand),
     /// Runs three nodes on loopback, A -QUIC- B -LoRa (emulated, SF9)- C, and
     /// sends a message from A to C.
     Demo,
+}
+
+/// `qpc-node fapp ...`.
+#[derive(Debug, Subcommand)]
+enum FappCommand {
+    /// Therapist: adds free slots (or only re-announces) and announces.
+    Announce {
+        #[command(flatten)]
+        target: Target,
+        /// A TOML file with the therapist profile (the fields of
+        /// `[fapp.therapist]`), to become a therapist or change the profile.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// A free slot: ID,START,MINUTES,KIND, e.g.
+        /// 1,2026-12-03T09:00:00Z,50,consultation (repeatable).
+        #[arg(long = "slot")]
+        slots: Vec<String>,
+    },
+    /// Patient: searches; prints the candidates when the collection ends.
+    Query {
+        #[command(flatten)]
+        target: Target,
+        /// PLZ prefix (0 to 5 digits).
+        #[arg(long, default_value = "")]
+        plz: String,
+        /// Slot kinds, any of (repeatable; default any).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Methods, any of (repeatable; default any).
+        #[arg(long = "method")]
+        methods: Vec<String>,
+        /// Payers, any of (repeatable; default any).
+        #[arg(long = "payer")]
+        payers: Vec<String>,
+        /// Languages, any of (repeatable; default any).
+        #[arg(long = "language")]
+        languages: Vec<String>,
+        /// Collection time, ms: after it the best slot is reserved unless
+        /// `fapp reserve` chose one.
+        #[arg(long)]
+        collect_ms: Option<u64>,
+        /// The pseudonymous contact the therapist gets.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// Wait up to this many seconds for the first candidates.
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// Patient: reserves a slot the search collected.
+    Reserve {
+        #[command(flatten)]
+        target: Target,
+        /// The therapist's address (32 hex digits).
+        #[arg(long)]
+        therapist: String,
+        /// The slot id.
+        #[arg(long)]
+        slot: u32,
+        /// Wait up to this many seconds for the therapist's answer.
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// Therapist: confirms a held reservation.
+    Confirm {
+        #[command(flatten)]
+        target: Target,
+        /// The request id (from `fapp results`).
+        #[arg(long)]
+        request: String,
+    },
+    /// Therapist: declines a held reservation.
+    Decline {
+        #[command(flatten)]
+        target: Target,
+        /// The request id (from `fapp results`).
+        #[arg(long)]
+        request: String,
+    },
+    /// Prints the search, the inventory and the FAPP event log (JSON).
+    Results {
+        #[command(flatten)]
+        target: Target,
+        /// Only events after this row.
+        #[arg(long)]
+        after: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -151,10 +240,138 @@ async fn execute(command: Command) -> qpc_node::Result<()> {
             print(&request(&target, &json!({"op": "inbox", "after": after})).await?)
         }
         Command::Shutdown(target) => print(&request(&target, &json!({"op": "shutdown"})).await?),
+        Command::Fapp(command) => fapp(command).await,
         Command::Demo => {
             init_logs(LogFormat::Text, "warn");
             demo::run().await
         }
+    }
+}
+
+/// `ID,START,MINUTES,KIND` as a `fapp_announce` slot.
+fn slot_arg(text: &str) -> qpc_node::Result<Value> {
+    let parts: Vec<&str> = text.split(',').collect();
+    let bad = || Error::InvalidConfig(format!("--slot {text:?}: expected ID,START,MINUTES,KIND"));
+    let [id, start, minutes, kind] = parts[..] else {
+        return Err(bad());
+    };
+    let id: u32 = id.trim().parse().map_err(|_| bad())?;
+    let minutes: u16 = minutes.trim().parse().map_err(|_| bad())?;
+    Ok(json!({"id": id, "start": start.trim(), "duration_min": minutes, "kind": kind.trim()}))
+}
+
+fn list(values: Vec<String>) -> Value {
+    if values.is_empty() {
+        Value::Null
+    } else {
+        json!(values)
+    }
+}
+
+async fn fapp(command: FappCommand) -> qpc_node::Result<()> {
+    match command {
+        FappCommand::Announce {
+            target,
+            profile,
+            slots,
+        } => {
+            let slots = slots
+                .iter()
+                .map(|s| slot_arg(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut op = json!({"op": "fapp_announce", "slots": slots});
+            if let Some(path) = profile {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::InvalidConfig(format!("{}: {e}", path.display())))?;
+                let profile: qpc_node::config::TherapistProfile = toml::from_str(&text)
+                    .map_err(|e| Error::InvalidConfig(format!("{}: {e}", path.display())))?;
+                op["profile"] = json!(profile);
+            }
+            print(&request(&target, &op).await?)
+        }
+        FappCommand::Query {
+            target,
+            plz,
+            kinds,
+            methods,
+            payers,
+            languages,
+            collect_ms,
+            contact,
+            wait,
+        } => {
+            let op = json!({
+                "op": "fapp_query", "plz_prefix": plz, "kinds": list(kinds),
+                "methods": list(methods), "payers": list(payers), "languages": languages,
+                "collect_ms": collect_ms, "contact": contact,
+            });
+            let answer = request(&target, &op).await?;
+            print(&answer)?;
+            if let Some(seconds) = wait {
+                let found = poll(&target, seconds, "no candidate within the wait", |r| {
+                    let c = &r["search"]["candidates"];
+                    (c.as_array().is_some_and(|c| !c.is_empty())).then(|| c.clone())
+                })
+                .await?;
+                print(&found)?;
+            }
+            Ok(())
+        }
+        FappCommand::Reserve {
+            target,
+            therapist,
+            slot,
+            wait,
+        } => {
+            let op = json!({"op": "fapp_reserve", "therapist": therapist, "slot": slot});
+            print(&request(&target, &op).await?)?;
+            if let Some(seconds) = wait {
+                let done = poll(&target, seconds, "no answer within the wait", |r| {
+                    let state = r["search"]["state"].as_str();
+                    (state != Some("reserving")).then(|| r["search"].clone())
+                })
+                .await?;
+                print(&done)?;
+                if done["state"] != "booked" {
+                    return Err(Error::Io(std::io::Error::other(format!(
+                        "not booked: the search is {}",
+                        done["state"]
+                    ))));
+                }
+            }
+            Ok(())
+        }
+        FappCommand::Confirm {
+            target,
+            request: id,
+        } => print(&request(&target, &json!({"op": "fapp_confirm", "request_id": id})).await?),
+        FappCommand::Decline {
+            target,
+            request: id,
+        } => print(&request(&target, &json!({"op": "fapp_decline", "request_id": id})).await?),
+        FappCommand::Results { target, after } => {
+            print(&request(&target, &json!({"op": "fapp_results", "after": after})).await?)
+        }
+    }
+}
+
+/// Polls `fapp_results` every 200 ms until `done` gives a value.
+async fn poll(
+    target: &Target,
+    seconds: u64,
+    timeout: &str,
+    done: impl Fn(&Value) -> Option<Value>,
+) -> qpc_node::Result<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let answer = request(target, &json!({"op": "fapp_results"})).await?;
+        if let Some(value) = done(&answer) {
+            return Ok(value);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::Io(std::io::Error::other(timeout.to_string())));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 

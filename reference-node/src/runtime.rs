@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::{decode_hex, Config};
 use crate::control::Request;
 use crate::error::{Error, Result};
+use crate::fapp::Fapp;
 use crate::identity::{community_credentials, os_rng};
 use crate::lora::pqlink::{PqLink, PqLinkConfig, PqLinkEvent, Role};
 use crate::lora::secured::{HANDSHAKE_DATAGRAM_LENS, RECORD_OVERHEAD};
@@ -140,6 +141,7 @@ struct LinkStats {
 #[derive(Debug)]
 pub struct Driver {
     mesh: MeshNode,
+    fapp: Fapp,
     store: Store,
     rng: StdRng,
     radio: Option<Radio>,
@@ -205,6 +207,7 @@ impl Driver {
     ) -> Result<Driver> {
         let mut rng = os_rng()?;
         let public = identity.public().clone();
+        let identity_copy = Identity::from_secret_bytes(&identity.to_secret_bytes()[..])?;
         let node_config = node_config(config);
         let mut mesh = match store.mesh_state()? {
             Some(state) => MeshNode::restore(identity, node_config, &state, &mut rng)?,
@@ -213,6 +216,7 @@ impl Driver {
         let (certificate, root) = community_credentials(&public, &config.issuer_seed()?);
         mesh.enable_messaging(certificate, vec![root], ReceiverConfig::default())?;
         let now = now_ms();
+        let fapp = Fapp::new(config, &store, &identity_copy, &mesh, now)?;
         let peers = config.peer_addresses()?;
         for index in 0..peers.len() {
             let link = LinkConfig {
@@ -249,6 +253,7 @@ impl Driver {
         Ok(Driver {
             next_id: store.next_id()?,
             mesh,
+            fapp,
             store,
             rng,
             radio,
@@ -315,7 +320,10 @@ impl Driver {
 
     fn next_wake(&self, now: u64) -> u64 {
         let mut wake = self.next_announce;
-        if let Some(t) = self.mesh.poll_timeout() {
+        for t in [self.mesh.poll_timeout(), self.fapp.poll_timeout()]
+            .into_iter()
+            .flatten()
+        {
             wake = wake.min(t);
         }
         if let Some(radio) = &self.radio {
@@ -332,6 +340,10 @@ impl Driver {
     fn on_time(&mut self, now: u64) {
         if self.mesh.poll_timeout().is_some_and(|t| t <= now) {
             self.mesh.handle_timeout(now);
+            self.dirty = true;
+        }
+        if self.fapp.poll_timeout().is_some_and(|t| t <= now) {
+            self.fapp.on_time(&mut self.mesh, now, &mut self.rng);
             self.dirty = true;
         }
         if let Some(radio) = &mut self.radio {
@@ -430,8 +442,24 @@ impl Driver {
     /// Drains the engine's events, commits, then lets the transmits and
     /// replies out (the durability rule, §2).
     fn finish_step(&mut self, now: u64) -> Result<()> {
-        while let Some(event) = self.mesh.poll_event() {
-            self.on_event(event, now);
+        loop {
+            let mut any = false;
+            while let Some(event) = self.mesh.poll_event() {
+                any = true;
+                let rng = &mut self.rng;
+                if let Some(event) = self.fapp.on_mesh_event(&mut self.mesh, event, now, rng) {
+                    self.on_event(event, now);
+                }
+            }
+            any |= self
+                .fapp
+                .drain(&mut self.mesh, &self.identities, now, &mut self.rng);
+            if !any {
+                break;
+            }
+        }
+        if self.fapp.collect(&mut self.step)? {
+            self.dirty = true;
         }
         if self.dirty {
             self.step.mesh_state = self.mesh.export_state()?;
@@ -673,6 +701,33 @@ impl Driver {
                 self.announce(now);
                 json!({"ok": true})
             }
+            Request::FappAnnounce(spec) => {
+                self.dirty = true;
+                self.fapp.announce(&mut self.mesh, *spec, now)?
+            }
+            Request::FappQuery(spec) => {
+                self.dirty = true;
+                self.fapp.query(&mut self.mesh, *spec, now, &mut self.rng)?
+            }
+            Request::FappReserve { therapist, slot } => {
+                self.dirty = true;
+                let rng = &mut self.rng;
+                self.fapp
+                    .reserve(&mut self.mesh, &therapist, slot, now, rng)?
+            }
+            Request::FappConfirm { request_id } => {
+                self.dirty = true;
+                let rng = &mut self.rng;
+                self.fapp
+                    .decide(&mut self.mesh, &request_id, true, now, rng)?
+            }
+            Request::FappDecline { request_id } => {
+                self.dirty = true;
+                let rng = &mut self.rng;
+                self.fapp
+                    .decide(&mut self.mesh, &request_id, false, now, rng)?
+            }
+            Request::FappResults { after } => self.fapp.results(&self.store, after)?,
             Request::Shutdown => {
                 self.shutdown = true;
                 json!({"ok": true})
@@ -773,6 +828,7 @@ impl Driver {
             "outstanding": self.mesh.outstanding(),
             "inbox": self.store.inbox_len()?,
             "links": links,
+            "fapp": self.fapp.status(),
         }))
     }
 }

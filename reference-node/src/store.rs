@@ -16,7 +16,15 @@ const INBOX: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new
 const IDENTITIES: TableDefinition<'static, &'static [u8], &'static [u8]> =
     TableDefinition::new("identities");
 
+const FAPP_THERAPIST: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("fapp_therapist");
+const FAPP_CACHE: TableDefinition<'static, &'static [u8], &'static [u8]> =
+    TableDefinition::new("fapp_cache");
+const FAPP_EVENTS: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("fapp_events");
+
 const IDENTITY_KEY: &str = "identity";
+const THERAPIST_KEY: &str = "therapist";
 const MESH_STATE_KEY: &str = "mesh_state";
 const NEXT_ID_KEY: &str = "next_id";
 
@@ -74,6 +82,12 @@ pub struct Step {
     pub identities: Vec<PublicIdentity>,
     /// The next local message id, if it moved.
     pub next_id: Option<u64>,
+    /// The therapist's new `fapp_therapist` row (JSON), if it changed.
+    pub fapp_therapist: Option<Vec<u8>>,
+    /// `fapp_cache` rows by therapist address: written, or deleted (`None`).
+    pub fapp_cache: Vec<([u8; 16], Option<Vec<u8>>)>,
+    /// FAPP event-log rows (JSON) to append.
+    pub fapp_events: Vec<Vec<u8>>,
 }
 
 /// The node's database.
@@ -119,6 +133,9 @@ impl Store {
         txn.open_table(OUTBOX)?;
         txn.open_table(INBOX)?;
         txn.open_table(IDENTITIES)?;
+        txn.open_table(FAPP_THERAPIST)?;
+        txn.open_table(FAPP_CACHE)?;
+        txn.open_table(FAPP_EVENTS)?;
         txn.commit()?;
         Ok(Store { db })
     }
@@ -197,6 +214,42 @@ impl Store {
         Ok(table.len()?)
     }
 
+    /// The therapist's `fapp_therapist` row, if the node is one.
+    pub fn fapp_therapist(&self) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FAPP_THERAPIST)?;
+        Ok(table.get(THERAPIST_KEY)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every `fapp_cache` row; keys that are not 16 bytes are skipped.
+    pub fn fapp_cache(&self) -> Result<Vec<([u8; 16], Vec<u8>)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FAPP_CACHE)?;
+        let mut rows = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            if let Ok(key) = <[u8; 16]>::try_from(k.value()) {
+                rows.push((key, v.value().to_vec()));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Up to `limit` FAPP event-log rows after row `after`.
+    pub fn fapp_events(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FAPP_EVENTS)?;
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        table
+            .range(from..)?
+            .take(limit)
+            .map(|row| {
+                let (k, v) = row?;
+                Ok((k.value(), v.value().to_vec()))
+            })
+            .collect()
+    }
+
     /// Writes `step` in one transaction: when this returns, it is durable.
     pub fn commit(&self, step: &Step) -> Result<()> {
         let txn = self.db.begin_write()?;
@@ -220,6 +273,22 @@ impl Store {
             let mut identities = txn.open_table(IDENTITIES)?;
             for identity in &step.identities {
                 identities.insert(&identity.address().as_bytes()[..], &identity.to_bytes()[..])?;
+            }
+            if let Some(row) = &step.fapp_therapist {
+                txn.open_table(FAPP_THERAPIST)?
+                    .insert(THERAPIST_KEY, row.as_slice())?;
+            }
+            let mut cache = txn.open_table(FAPP_CACHE)?;
+            for (therapist, row) in &step.fapp_cache {
+                match row {
+                    Some(row) => cache.insert(&therapist[..], row.as_slice())?,
+                    None => cache.remove(&therapist[..])?,
+                };
+            }
+            let mut events = txn.open_table(FAPP_EVENTS)?;
+            let first = events.last()?.map_or(0, |(k, _)| k.value() + 1);
+            for (seq, row) in (first..).zip(&step.fapp_events) {
+                events.insert(seq, row.as_slice())?;
             }
         }
         txn.commit()?;

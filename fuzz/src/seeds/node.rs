@@ -156,4 +156,103 @@ fn secured_seeds(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
         "too-large",
         cat(&[&[1, 0x01], &[0; 16], &[0x01, 0x01, 0x05, 0x80, 0x01, 0, 0]]),
     );
+
+    fapp_rows(add);
+}
+
+/// `node_fapp_rows`: genuine rows of both tables (every slot state, an
+/// announce and a withdrawal), then rows one rule away from them.
+fn fapp_rows(add: &mut impl FnMut(&'static str, &'static str, Vec<u8>)) {
+    use qpc_crypto::identity::{Address, Identity};
+    use qpc_crypto::xwing::XWingSecretKey;
+    use qpc_fapp::announce::{licence_hash, SlotAnnounce};
+    use qpc_fapp::model::{Kinds, Slot};
+    use qpc_fapp::therapist::{SlotStatus, TherapistState};
+    use qpc_node::config::TherapistProfile;
+    use qpc_node::fapp::{encode_cache_row, encode_therapist_row, practice};
+    use rand_chacha::rand_core::SeedableRng;
+
+    let t = "node_fapp_rows";
+    let profile = TherapistProfile {
+        licence: "LANR-123456789".into(),
+        plz: "10115".into(),
+        methods: vec!["behavioural".into()],
+        age_groups: vec!["adults".into()],
+        modalities: vec!["video".into()],
+        payers: vec!["gkv".into()],
+        features: vec![],
+        languages: vec!["de".into()],
+        hold_ms: 60_000,
+        auto_confirm: false,
+    };
+    let slot = |id| Slot {
+        id,
+        start_ms: 1_800_000_000_000 + u64::from(id) * 3_600_000,
+        duration_min: 50,
+        kind: Kinds::CONSULTATION,
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+    let key = XWingSecretKey::generate(&mut rng).public_key().clone();
+    let state = TherapistState {
+        licence_hash: licence_hash(&profile.licence),
+        practice: practice(&profile).expect("a valid profile"),
+        sequence: 12,
+        refresh_at_ms: 1_800_000_000_000,
+        slots: vec![
+            (slot(1), SlotStatus::Free),
+            (
+                slot(2),
+                SlotStatus::Held {
+                    request_id: [2; 16],
+                    until_ms: 1_800_000_060_000,
+                    reply_address: Address::from_bytes([3; 16]),
+                    reply_key: Box::new(key),
+                },
+            ),
+            (
+                slot(3),
+                SlotStatus::Booked {
+                    request_id: [4; 16],
+                },
+            ),
+        ],
+    };
+    let row = encode_therapist_row(&profile, &state).expect("encodes");
+    add(t, "therapist-every-state", cat(&[&[0], &row]));
+    let text = String::from_utf8(row).expect("JSON");
+    add(
+        t,
+        "therapist-bad-kind",
+        cat(&[
+            &[0],
+            text.replacen("\"kind\":1", "\"kind\":3", 1).as_bytes(),
+        ]),
+    );
+    add(
+        t,
+        "therapist-duplicate-slot",
+        cat(&[&[0], text.replacen("\"id\":2", "\"id\":1", 1).as_bytes()]),
+    );
+    add(t, "therapist-empty-object", b"\x00{}".to_vec());
+    let identity = Identity::from_seeds(&[1; 32], &[2; 32]);
+    let announce = SlotAnnounce::sign(
+        &identity,
+        state.licence_hash,
+        12,
+        1_800_086_400_000,
+        60_000,
+        state.practice.clone(),
+        vec![slot(1)],
+    )
+    .expect("signs");
+    let cached = encode_cache_row(12, 1_800_086_400_000, Some(&announce)).expect("encodes");
+    add(t, "cache-announce", cat(&[&[1], &cached]));
+    let withdrawn = encode_cache_row(13, 1_800_086_400_000, None).expect("encodes");
+    add(t, "cache-withdrawal", cat(&[&[1], &withdrawn]));
+    add(
+        t,
+        "cache-bad-hex",
+        b"\x01{\"sequence\":1,\"expires_ms\":2,\"announce\":\"zz\"}".to_vec(),
+    );
+    add(t, "empty", Vec::new());
 }
