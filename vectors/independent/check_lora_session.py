@@ -33,8 +33,9 @@ import json
 import os
 import sys
 
+import vector_runner
+
 try:
-    import jsonschema
     from cryptography.exceptions import InvalidSignature, InvalidTag
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
     from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
@@ -688,34 +689,18 @@ def check_worked_example(data):
     return worked_example("C.2") == [v for v in data["vectors"] if v["name"] == "seal-4-bytes"][0]["message"]
 
 
-def check_file(path):
-    data = json.load(open(path))
-    checks = {"qpc-mesh-lora-session": SESSION_CHECKS, "qpc-mesh-mls-lite": LITE_CHECKS}[data["protocol"]]
-    schema = json.load(open(path[:-len(".json")] + ".schema.json"))
-    passed = failed = 0
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as e:
-        print(f"FAIL schema: {e.message[:200]}")
-        failed += 1
-    if not check_worked_example(data):
-        print("FAIL worked example: spec/12 §C differs from the vector")
-        failed += 1
-    for v in data["vectors"]:
-        try:
-            checks[v["kind"]](v)
-            passed += 1
-        except Exception as e:  # a checker crash is a failure, not a pass
-            print(f"FAIL {v['name']} ({v['kind']}): {type(e).__name__}: {e}")
-            failed += 1
-    print(f"{os.path.basename(path)}: {passed} passed, {failed} failed")
-    return failed
+def spec_worked_example(doc):
+    if not check_worked_example(doc):
+        return "spec/12 §C differs from the vector"
 
 
-def main(argv):
-    paths = argv[1:] or [os.path.join(VECTORS, "lora_session.json"), os.path.join(VECTORS, "mls_lite.json")]
-    return 0 if sum(check_file(p) for p in paths) == 0 else 1
+def checks_of(doc):
+    """The file's checks by kind; each signals failure by raising."""
+    table = {"qpc-mesh-lora-session": SESSION_CHECKS, "qpc-mesh-mls-lite": LITE_CHECKS}[doc["protocol"]]
+    return {kind: (lambda v, check=check: check(v) and None) for kind, check in table.items()}
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    defaults = [os.path.join(VECTORS, "lora_session.json"), os.path.join(VECTORS, "mls_lite.json")]
+    sys.exit(vector_runner.main(sys.argv, defaults, checks_of,
+                                file_checks=[("worked example", spec_worked_example)]))
