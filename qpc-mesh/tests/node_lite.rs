@@ -5,10 +5,9 @@
 //! session back after a peer restored an old state. With `--nocapture`
 //! the tests print bytes and SF7 airtime.
 
+mod common;
+
 use bytes::Bytes;
-use qpc_crypto::certificate::Issuer;
-use qpc_crypto::identity::Identity;
-use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::envelope::{Envelope, MessageType};
 use qpc_mesh::group_lite::OVERHEAD;
 use qpc_mesh::lora::airtime::time_on_air_ns;
@@ -22,14 +21,11 @@ use qpc_mesh::routing::LinkId;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-const WIRE: LinkId = LinkId(1);
+use common::{converse, drain, enable_messaging, identity, kind, WIRE};
+
 /// A second point-to-point link, on which floods from the wire go on.
 const ONWARD: LinkId = LinkId(2);
 const GROUP: GroupHandle = GroupHandle(7);
-
-fn identity(i: u8) -> Identity {
-    Identity::from_seeds(&[i + 1; 32], &[i + 101; 32])
-}
 
 fn config() -> NodeConfig {
     NodeConfig::default()
@@ -49,14 +45,7 @@ fn set_up(node: &mut MeshNode, i: u8) {
         )
         .unwrap();
     }
-    let issuer = Issuer::from_seed(&[77; 32]);
-    let certificate = issuer.issue(&identity(i).public().clone(), u64::MAX);
-    node.enable_messaging(
-        certificate,
-        vec![issuer.trust_root().clone()],
-        ReceiverConfig::default(),
-    )
-    .unwrap();
+    enable_messaging(node, i);
 }
 
 fn node(i: u8) -> MeshNode {
@@ -79,52 +68,12 @@ fn restored(i: u8, state: &[u8]) -> MeshNode {
     node
 }
 
-fn drain(node: &mut MeshNode) -> (Vec<Transmit>, Vec<Event>) {
-    (
-        std::iter::from_fn(|| node.poll_transmit()).collect(),
-        std::iter::from_fn(|| node.poll_event()).collect(),
-    )
-}
-
-fn kind(bytes: &[u8]) -> MessageType {
-    Envelope::decode(Bytes::copy_from_slice(bytes))
-        .unwrap()
-        .header
-        .message_type
-}
-
 /// The GroupLite transmits among `transmits` (relayed announces go too).
 fn groups(transmits: Vec<Transmit>) -> Vec<Transmit> {
     transmits
         .into_iter()
         .filter(|t| kind(&t.bytes) == MessageType::GroupLite)
         .collect()
-}
-
-/// Each datagram (sender, bytes) and event (node, event) of a conversation.
-type Conversation = (Vec<(usize, Vec<u8>)>, Vec<(usize, Event)>);
-
-/// Delivers the wire transmits of `a` and `b` to each other until both are
-/// quiet.
-fn converse(a: &mut MeshNode, b: &mut MeshNode, now: u64) -> Conversation {
-    let (mut datagrams, mut events) = (Vec::new(), Vec::new());
-    loop {
-        let (to_b, from_a) = drain(a);
-        let (to_a, from_b) = drain(b);
-        events.extend(from_a.into_iter().map(|e| (0, e)));
-        events.extend(from_b.into_iter().map(|e| (1, e)));
-        if to_a.is_empty() && to_b.is_empty() {
-            return (datagrams, events);
-        }
-        for t in to_b.into_iter().filter(|t| t.link == WIRE) {
-            datagrams.push((0, t.bytes.clone()));
-            b.handle_datagram(WIRE, t.bytes.into(), now);
-        }
-        for t in to_a.into_iter().filter(|t| t.link == WIRE) {
-            datagrams.push((1, t.bytes.clone()));
-            a.handle_datagram(WIRE, t.bytes.into(), now);
-        }
-    }
 }
 
 /// Nodes 0 and 1 on the wire, with each other's routes.

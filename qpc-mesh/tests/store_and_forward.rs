@@ -1,26 +1,20 @@
 //! Store-and-forward, custody hand-off, receipts and restarts of
 //! `MeshNode` (`spec/10-mesh.md` §8), driven by hand and in the simulator.
 
+mod common;
+
 use bytes::Bytes;
-use qpc_crypto::certificate::Issuer;
-use qpc_crypto::identity::Identity;
-use qpc_crypto::sealed_sender::ReceiverConfig;
 use qpc_mesh::delivery::RetryPolicy;
 use qpc_mesh::envelope::{Envelope, MessageType};
 use qpc_mesh::node::{DropReason, Event, LinkConfig, MeshNode, NodeConfig, Transmit};
 use qpc_mesh::rebroadcast::AirtimeBudget;
-use qpc_mesh::routing::LinkId;
 use qpc_mesh::sim::topology::{EdgeConfig, Position};
 use qpc_mesh::sim::{Simulator, RADIO};
 use qpc_mesh::store::{Eviction, StoreConfig};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-const WIRE: LinkId = LinkId(1);
-
-fn identity(i: u8) -> Identity {
-    Identity::from_seeds(&[i + 1; 32], &[i + 101; 32])
-}
+use common::{converse, drain, enable_messaging, identity, WIRE};
 
 fn config() -> NodeConfig {
     NodeConfig {
@@ -32,17 +26,6 @@ fn config() -> NodeConfig {
         },
         ..NodeConfig::default()
     }
-}
-
-fn enable(node: &mut MeshNode, i: u8) {
-    let issuer = Issuer::from_seed(&[77; 32]);
-    let certificate = issuer.issue(&identity(i).public().clone(), u64::MAX);
-    node.enable_messaging(
-        certificate,
-        vec![issuer.trust_root().clone()],
-        ReceiverConfig::default(),
-    )
-    .unwrap();
 }
 
 fn add_links(node: &mut MeshNode) {
@@ -60,15 +43,8 @@ fn node(i: u8) -> MeshNode {
     let mut rng = ChaCha20Rng::from_seed([i; 32]);
     let mut node = MeshNode::new(identity(i), config(), 1, &mut rng).unwrap();
     add_links(&mut node);
-    enable(&mut node, i);
+    enable_messaging(&mut node, i);
     node
-}
-
-fn drain(node: &mut MeshNode) -> (Vec<Transmit>, Vec<Event>) {
-    (
-        std::iter::from_fn(|| node.poll_transmit()).collect(),
-        std::iter::from_fn(|| node.poll_event()).collect(),
-    )
 }
 
 fn types(transmits: &[Transmit]) -> Vec<MessageType> {
@@ -295,7 +271,7 @@ fn the_store_reports_what_it_lets_go() {
     };
     let mut a = MeshNode::new(identity(0), tiny, 1, &mut rng).unwrap();
     add_links(&mut a);
-    enable(&mut a, 0);
+    enable_messaging(&mut a, 0);
     let far = identity(9).public().clone();
     for t in 0..3 {
         a.send(&far, b"m", t).unwrap();
@@ -344,7 +320,7 @@ fn a_restarted_sender_keeps_its_store_and_its_receipts() {
     let bare = |i: u8| {
         let mut rng = ChaCha20Rng::from_seed([i; 32]);
         let mut n = MeshNode::new(identity(i), config(), 1, &mut rng).unwrap();
-        enable(&mut n, i);
+        enable_messaging(&mut n, i);
         n
     };
     let mut s = Simulator::new(3);
@@ -369,7 +345,7 @@ fn a_restarted_sender_keeps_its_store_and_its_receipts() {
     let state = s.with_node(0, |n, _, _| n.export_state()).unwrap();
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let mut restarted = MeshNode::restore(identity(0), config(), &state, &mut rng).unwrap();
-    enable(&mut restarted, 0);
+    enable_messaging(&mut restarted, 0);
     assert_eq!(restarted.export_state().unwrap(), state, "nothing lost");
     s.replace_node(0, restarted).unwrap();
 
@@ -407,33 +383,6 @@ fn hostile_state_bytes_are_refused() {
     assert_eq!(err.class(), "trailing_bytes");
 }
 
-/// What `converse` saw: each datagram (sender, bytes) and event (node,
-/// event).
-type Conversation = (Vec<(usize, Vec<u8>)>, Vec<(usize, Event)>);
-
-/// Delivers the wire transmits of `a` and `b` to each other until both
-/// are quiet.
-fn converse(a: &mut MeshNode, b: &mut MeshNode, now: u64) -> Conversation {
-    let (mut datagrams, mut events) = (Vec::new(), Vec::new());
-    loop {
-        let (to_b, from_a) = drain(a);
-        let (to_a, from_b) = drain(b);
-        events.extend(from_a.into_iter().map(|e| (0, e)));
-        events.extend(from_b.into_iter().map(|e| (1, e)));
-        if to_a.is_empty() && to_b.is_empty() {
-            return (datagrams, events);
-        }
-        for t in to_b.into_iter().filter(|t| t.link == WIRE) {
-            datagrams.push((0, t.bytes.clone()));
-            b.handle_datagram(WIRE, t.bytes.into(), now);
-        }
-        for t in to_a.into_iter().filter(|t| t.link == WIRE) {
-            datagrams.push((1, t.bytes.clone()));
-            a.handle_datagram(WIRE, t.bytes.into(), now);
-        }
-    }
-}
-
 #[test]
 fn a_session_carries_messages_both_ways_and_survives_a_restart() {
     let (mut a, mut b) = neighbours();
@@ -466,7 +415,7 @@ fn a_session_carries_messages_both_ways_and_survives_a_restart() {
     let mut rng = ChaCha20Rng::from_seed([9; 32]);
     let mut b = MeshNode::restore(identity(1), config(), &b_state, &mut rng).unwrap();
     add_links(&mut b);
-    enable(&mut b, 1);
+    enable_messaging(&mut b, 1);
     assert!(b.has_session(&a_addr));
     b.export_state().unwrap();
     let reply = b.send(&a.identity().clone(), b"hi back", 30).unwrap();
