@@ -3,18 +3,18 @@
 
 mod common;
 
-use common::{filter, identity, practice, rng, slot, DAY, NOW};
+use common::{announce_of, filter, identity, practice, rng, slot, DAY, NOW};
 use proptest::collection::btree_map;
 use proptest::prelude::*;
 use qpc_crypto::identity::Address;
 use qpc_crypto::xwing::XWingSecretKey;
-use qpc_fapp::announce::{licence_hash, SlotAnnounce};
+use qpc_fapp::announce::licence_hash;
 use qpc_fapp::model::{Kinds, Slot};
 use qpc_fapp::patient::{Patient, PatientConfig, PatientEvent, PatientState};
 use qpc_fapp::query::SlotResponse;
 use qpc_fapp::relay::{Relay, RelayConfig};
 use qpc_fapp::therapist::{SlotStatus, Therapist, TherapistConfig, TherapistEvent, TherapistState};
-use qpc_fapp::{FappMessage, Step};
+use qpc_fapp::FappMessage;
 
 fn therapist_with(slots: &[Slot]) -> Therapist {
     let mut t = Therapist::new(
@@ -27,16 +27,6 @@ fn therapist_with(slots: &[Slot]) -> Therapist {
     .unwrap();
     t.add_slots(NOW, slots).unwrap();
     t
-}
-
-fn announce_of<E>(step: &Step<E>) -> SlotAnnounce {
-    step.outgoing
-        .iter()
-        .find_map(|o| match &o.message {
-            FappMessage::Announce(a) => Some(a.clone()),
-            _ => None,
-        })
-        .expect("an announce")
 }
 
 fn status() -> impl Strategy<Value = SlotStatus> {

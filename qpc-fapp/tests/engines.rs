@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{filter, identity, practice, rng, slot, DAY, NOW};
+use common::{announce_of, filter, identity, practice, rng, slot, DAY, NOW};
 use qpc_fapp::announce::{licence_hash, SlotAnnounce};
 use qpc_fapp::patient::{Patient, PatientConfig, PatientEvent, PatientState};
 use qpc_fapp::relay::{Relay, RelayConfig};
@@ -37,16 +37,6 @@ fn sealed(message: &FappMessage) -> &Sealed {
         FappMessage::Reservation(s) | FappMessage::Result(s) | FappMessage::Cancel(s) => s,
         other => panic!("not sealed: {other:?}"),
     }
-}
-
-fn announce_of<E>(step: &Step<E>) -> SlotAnnounce {
-    step.outgoing
-        .iter()
-        .find_map(|o| match &o.message {
-            FappMessage::Announce(a) => Some(a.clone()),
-            _ => None,
-        })
-        .expect("an announce")
 }
 
 /// A patient that has collected `announce` and learnt `therapist`'s

@@ -2,11 +2,13 @@
 #![allow(dead_code)]
 
 use qpc_crypto::identity::Identity;
+use qpc_fapp::announce::SlotAnnounce;
 use qpc_fapp::model::{
     AgeGroups, Features, Kinds, Languages, Methods, Modalities, Payers, Plz, PlzPrefix, Practice,
     Slot,
 };
 use qpc_fapp::query::Filter;
+use qpc_fapp::{FappMessage, Step};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -59,4 +61,15 @@ pub fn filter(prefix: &[u8]) -> Filter {
         earliest_ms: NOW,
         latest_ms: NOW + 30 * DAY,
     }
+}
+
+/// The announce among a step's outgoing messages.
+pub fn announce_of<E>(step: &Step<E>) -> SlotAnnounce {
+    step.outgoing
+        .iter()
+        .find_map(|o| match &o.message {
+            FappMessage::Announce(a) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("an announce")
 }
