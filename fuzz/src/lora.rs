@@ -102,6 +102,7 @@ pub const REASSEMBLY_CONFIG: ReassemblyConfig = ReassemblyConfig {
     max_datagram_len: 500,
     lifetime_ms: 5_000,
     nack_delay_ms: 500,
+    max_nack_delay_ms: 1_000,
     max_nacks: 2,
 };
 
@@ -115,9 +116,17 @@ struct ModelEntry {
     first: u64,
     quiet: u64,
     nacks: u8,
+    unanswered: u32,
 }
 
 impl ModelEntry {
+    /// The quiet time before the next NACK: doubled per unanswered NACK,
+    /// capped.
+    fn delay(&self) -> u64 {
+        let c = REASSEMBLY_CONFIG;
+        (c.nack_delay_ms << self.unanswered.min(32)).min(c.max_nack_delay_ms)
+    }
+
     fn bytes(&self) -> usize {
         self.parts.values().map(Vec::len).sum()
     }
@@ -132,6 +141,8 @@ impl ModelEntry {
 #[derive(Debug, Default)]
 struct ModelReassembler {
     entries: BTreeMap<(u32, u16), ModelEntry>,
+    /// The entry the last frame's admission gave up.
+    evicted: Option<GaveUp>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -155,13 +166,26 @@ impl ModelReassembler {
             ModelFrame::Fragment(t, i, l, p) => (t, i, l, p),
         };
         let key = (source, tag);
-        let held = self.held();
         if !self.entries.contains_key(&key) {
-            if self.entries.len() >= c.max_entries {
-                return Err("reassembly_full");
-            }
-            if self.entries.keys().filter(|k| k.0 == source).count() >= c.max_entries_per_source {
-                return Err("reassembly_full");
+            // At a bound the oldest (first, source, tag) entry, of this
+            // source or of all, is given up.
+            let at_source =
+                self.entries.keys().filter(|k| k.0 == source).count() >= c.max_entries_per_source;
+            if at_source || self.entries.len() >= c.max_entries {
+                let oldest = self
+                    .entries
+                    .iter()
+                    .filter(|(k, _)| !at_source || k.0 == source)
+                    .min_by_key(|(k, e)| (e.first, k.0, k.1))
+                    .map(|(k, _)| *k)
+                    .expect("at a bound, entries exist");
+                let e = self.entries.remove(&oldest).expect("present");
+                self.evicted = Some(GaveUp {
+                    source: oldest.0,
+                    tag: oldest.1,
+                    received: e.parts.len() as u8,
+                    count: e.last + 1,
+                });
             }
             let fresh = ModelEntry {
                 last,
@@ -169,9 +193,12 @@ impl ModelReassembler {
                 first: now,
                 quiet: now,
                 nacks: 0,
+                unanswered: 0,
             };
             self.entries.insert(key, fresh);
         }
+        // Held bytes after any admission give-up (step 5 follows step 1).
+        let held = self.held();
         let e = self.entries.get_mut(&key).expect("present");
         let conflict = e.last != last || e.parts.get(&index).is_some_and(|p| *p != payload);
         if conflict {
@@ -193,6 +220,7 @@ impl ModelReassembler {
         }
         e.parts.insert(index, payload);
         e.quiet = now;
+        e.unanswered = 0;
         if e.parts.len() < usize::from(last) + 1 {
             return Ok(ModelOutcome::Stored);
         }
@@ -208,7 +236,7 @@ impl ModelReassembler {
         let (mut nacks, mut gave_up) = (Vec::new(), Vec::new());
         self.entries.retain(|&(source, tag), e| {
             let expired = now >= e.first + c.lifetime_ms;
-            let quiet = now >= e.quiet + c.nack_delay_ms;
+            let quiet = now >= e.quiet + e.delay();
             if expired || (quiet && e.nacks == c.max_nacks) {
                 gave_up.push(GaveUp {
                     source,
@@ -220,6 +248,7 @@ impl ModelReassembler {
             }
             if quiet {
                 e.nacks += 1;
+                e.unanswered += 1;
                 e.quiet = now;
                 let mut nack = vec![0x80 | e.last, (tag >> 8) as u8, tag as u8];
                 nack.extend_from_slice(&e.missing().to_le_bytes()[..usize::from(e.last) / 8 + 1]);
@@ -249,7 +278,8 @@ fn genuine_datagram(k: usize) -> Bytes {
 /// - `2`: time advances by `(op >> 4) * 97` ms and timers run;
 /// - `3`: time advances by `(op >> 4)` ms.
 ///
-/// Every outcome, error class, NACK and give-up equals the model's; held
+/// Every outcome, error class, NACK and give-up (at a timer, or to admit
+/// a new datagram at an entry bound) equals the model's; held
 /// bytes equal the model's and stay within `max_bytes`, datagrams in
 /// progress within `max_entries`; `poll_timeout` is the model's earliest
 /// deadline.
@@ -318,6 +348,11 @@ pub fn lora_reassembly(data: &[u8]) {
                 (Err(e), Err(class)) => assert_eq!(e.class(), class, "{e}"),
                 (got, want) => panic!("got {got:?}, the model says {want:?}"),
             }
+            let evicted: Vec<GaveUp> = std::iter::from_fn(|| r.poll_event()).collect();
+            assert_eq!(
+                evicted,
+                model.evicted.take().into_iter().collect::<Vec<_>>()
+            );
         }
         assert_eq!(r.held_bytes(), model.held());
         assert!(r.held_bytes() <= REASSEMBLY_CONFIG.max_bytes);
@@ -327,7 +362,7 @@ pub fn lora_reassembly(data: &[u8]) {
         let deadline = model
             .entries
             .values()
-            .map(|e| (e.first + c.lifetime_ms).min(e.quiet + c.nack_delay_ms))
+            .map(|e| (e.first + c.lifetime_ms).min(e.quiet + e.delay()))
             .min();
         assert_eq!(r.poll_timeout(), deadline);
     }

@@ -4,7 +4,7 @@
 //! messages, per destination and in bytes, each message with a deadline;
 //! whatever is pushed out or expires is reported, never lost silently.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use qpc_crypto::identity::Address;
 
@@ -124,6 +124,11 @@ pub struct MessageStore {
     config: StoreConfig,
     entries: BTreeMap<StoreKey, Stored>,
     bytes: usize,
+    /// Where custody of the latest `max_messages` messages went: the next
+    /// hop that acknowledged each and the hop count it was sent with
+    /// (§12.2, transient loops). Not exported: a restarted node only
+    /// loses the loop check for what it handed on before.
+    handed: VecDeque<(StoreKey, Neighbour, u8)>,
 }
 
 impl MessageStore {
@@ -134,6 +139,7 @@ impl MessageStore {
             config,
             entries: BTreeMap::new(),
             bytes: 0,
+            handed: VecDeque::new(),
         })
     }
 
@@ -217,19 +223,34 @@ impl MessageStore {
 
     /// The message acknowledged on `link` by the node `by` (named on shared
     /// links, `None` on point-to-point ones), taken out if it awaited that
-    /// neighbour's ack.
+    /// neighbour's ack; where custody went is remembered
+    /// ([`MessageStore::take_handed`]).
     pub fn acknowledged(
         &mut self,
         key: &StoreKey,
         link: LinkId,
         by: Option<HopId>,
     ) -> Option<Stored> {
-        let awaited = matches!(
-            self.entries.get(key)?.custody,
-            Custody::AwaitingHopAck { next_hop, .. }
-                if next_hop.link == link && by.is_none_or(|h| next_hop.hop_id == Some(h))
-        );
-        awaited.then(|| self.remove(key)).flatten()
+        let stored = self.entries.get(key)?;
+        let Custody::AwaitingHopAck { next_hop, .. } = stored.custody else {
+            return None;
+        };
+        if next_hop.link != link || by.is_some_and(|h| next_hop.hop_id != Some(h)) {
+            return None;
+        }
+        let hop_count = stored.envelope.header.hop_count;
+        if self.handed.len() >= self.config.max_messages {
+            self.handed.pop_front();
+        }
+        self.handed.push_back((*key, next_hop, hop_count));
+        self.remove(key)
+    }
+
+    /// The next hop that took custody of `key` from us and the hop count
+    /// we sent it with, if remembered (forgotten once asked).
+    pub fn take_handed(&mut self, key: &StoreKey) -> Option<(Neighbour, u8)> {
+        let pos = self.handed.iter().position(|(k, _, _)| k == key)?;
+        self.handed.remove(pos).map(|(_, n, h)| (n, h))
     }
 
     /// Keys of the messages for `destination` that await a route.

@@ -109,7 +109,7 @@ fn selective_repeat(
                 let Ok(Received::Nack(nack)) = receiver.handle_frame(now, 0, nack) else {
                     panic!("a NACK decodes");
                 };
-                if let Repeat::Fragments(again) = sender.handle_nack(now, &nack) {
+                if let Repeat::Fragments(again) = sender.handle_nack(now, &nack, |_| false) {
                     in_flight.extend(again);
                 }
             }

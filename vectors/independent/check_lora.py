@@ -294,6 +294,7 @@ class Reassembly:
     def __init__(self, c):
         self.c = c
         self.entries = {}
+        self.evicted = []  # give-ups at admission, reported with the next timeout
 
     def held(self):
         return sum(sum(len(p) for p in e["parts"].values()) for e in self.entries.values())
@@ -307,11 +308,16 @@ class Reassembly:
         key, payload, index = (source, f["tag"]), bytes.fromhex(f["payload"]), f["index"]
         c = self.c
         if key not in self.entries:
-            if len(self.entries) >= c["max_entries"]:
-                raise Refused("reassembly_full")
-            if sum(1 for k in self.entries if k[0] == source) >= c["max_entries_per_source"]:
-                raise Refused("reassembly_full")
-            self.entries[key] = {"last": f["last"], "parts": {}, "first": now, "quiet": now, "nacks": 0}
+            # At a bound the oldest (first, source, tag) entry, of this source or of all, is given up.
+            at_source = sum(1 for k in self.entries if k[0] == source) >= c["max_entries_per_source"]
+            if at_source or len(self.entries) >= c["max_entries"]:
+                old = min((k for k in self.entries if not at_source or k[0] == source),
+                          key=lambda k: (self.entries[k]["first"], k[0], k[1]))
+                gone = self.entries.pop(old)
+                self.evicted.append({"source": old[0], "tag": old[1], "received": len(gone["parts"]),
+                                     "count": gone["last"] + 1})
+            self.entries[key] = {"last": f["last"], "parts": {}, "first": now, "quiet": now, "nacks": 0,
+                                 "unanswered": 0}
         e = self.entries[key]
         if e["last"] != f["last"] or (index in e["parts"] and e["parts"][index] != payload):
             del self.entries[key]
@@ -328,32 +334,39 @@ class Reassembly:
             raise Refused("reassembly_full")
         e["parts"][index] = payload
         e["quiet"] = now
+        e["unanswered"] = 0
         if len(e["parts"]) < e["last"] + 1:
             return "stored", None
         del self.entries[key]
         return "datagram", b"".join(e["parts"][i] for i in range(e["last"] + 1))
 
+    def delay(self, e):
+        """The quiet time before the next NACK: doubled per unanswered NACK, capped."""
+        return min(self.c["nack_delay_ms"] * 2 ** e["unanswered"], self.c["max_nack_delay_ms"])
+
     def timeout(self, now):
         c, nacks, gave_up = self.c, [], []
         for (source, tag), e in list(self.entries.items()):
             expired = now >= e["first"] + c["lifetime_ms"]
-            quiet = now >= e["quiet"] + c["nack_delay_ms"]
+            quiet = now >= e["quiet"] + self.delay(e)
             if expired or (quiet and e["nacks"] == c["max_nacks"]):
                 gave_up.append({"source": source, "tag": tag, "received": len(e["parts"]),
                                 "count": e["last"] + 1})
                 del self.entries[(source, tag)]
             elif quiet:
                 e["nacks"] += 1
+                e["unanswered"] += 1
                 e["quiet"] = now
                 bitmap = sum(1 << i for i in range(e["last"] + 1) if i not in e["parts"])
                 nack = bytes([0x80 | e["last"]]) + tag.to_bytes(2, "big") \
                     + bitmap.to_bytes(e["last"] // 8 + 1, "little")
                 nacks.append(nack.hex())
+        gave_up, self.evicted = self.evicted + gave_up, []
         return sorted(nacks), sorted(gave_up, key=lambda g: (g["source"], g["tag"]))
 
     def next_timeout(self):
         c = self.c
-        deadlines = [min(e["first"] + c["lifetime_ms"], e["quiet"] + c["nack_delay_ms"])
+        deadlines = [min(e["first"] + c["lifetime_ms"], e["quiet"] + self.delay(e))
                      for e in self.entries.values()]
         return min(deadlines) if deadlines else None
 
@@ -443,7 +456,8 @@ def spec_worked_example():
     assert "2465.792 ms" in section and time_on_air(r, 51) == Fraction(2465792, 10**6)
     assert "1318.912 ms" in section and time_on_air(r, 17) == Fraction(1318912, 10**6)
     rx = Reassembly({"max_entries": 1, "max_entries_per_source": 1, "max_bytes": 255,
-                     "max_datagram_len": 60, "lifetime_ms": 10, "nack_delay_ms": 1, "max_nacks": 1})
+                     "max_datagram_len": 60, "lifetime_ms": 10, "nack_delay_ms": 1,
+                     "max_nack_delay_ms": 1, "max_nacks": 1})
     assert rx.frame(0, 0, bytes.fromhex(mine[0]))[0] == "stored"
     assert rx.timeout(1)[0] == ["810a0b02"] and "`81 0a 0b 02`" in section
 

@@ -182,6 +182,8 @@ pub struct ReassemblyConfigJson {
     pub lifetime_ms: u64,
     /// NACK delay, ms.
     pub nack_delay_ms: u64,
+    /// Longest NACK delay after unanswered NACKs, ms.
+    pub max_nack_delay_ms: u64,
     /// Most NACKs per datagram.
     pub max_nacks: u8,
 }
@@ -195,6 +197,7 @@ impl From<ReassemblyConfigJson> for ReassemblyConfig {
             max_datagram_len: c.max_datagram_len,
             lifetime_ms: c.lifetime_ms,
             nack_delay_ms: c.nack_delay_ms,
+            max_nack_delay_ms: c.max_nack_delay_ms,
             max_nacks: c.max_nacks,
         }
     }

@@ -82,6 +82,9 @@ pub enum Repeat {
         /// The datagram's tag.
         tag: u16,
     },
+    /// Every named fragment still waits to go on air (an earlier answer):
+    /// nothing more is sent.
+    Waiting,
     /// Not a datagram this sender holds (another sender's, or forgotten).
     Unknown,
 }
@@ -142,8 +145,17 @@ impl Fragmenter {
         Ok(frames)
     }
 
-    /// Answers a NACK heard at `now`.
-    pub fn handle_nack(&mut self, now: u64, nack: &Nack) -> Repeat {
+    /// Answers a NACK heard at `now` with the named fragments for which
+    /// `waiting` is false; those still waiting to go on air (an earlier
+    /// answer behind a duty-cycle wait) are not queued twice. A NACK
+    /// whose fragments all wait is answered by nothing and spends no
+    /// repeat (spec §6.6).
+    pub fn handle_nack(
+        &mut self,
+        now: u64,
+        nack: &Nack,
+        waiting: impl Fn(&Bytes) -> bool,
+    ) -> Repeat {
         self.handle_timeout(now);
         let Some(pos) = self
             .retained
@@ -153,16 +165,20 @@ impl Fragmenter {
             return Repeat::Unknown;
         };
         let sent = &mut self.retained[pos];
+        let frames: Vec<Bytes> = nack
+            .indices()
+            .map(|i| sent.frames[usize::from(i)].clone())
+            .filter(|frame| !waiting(frame))
+            .collect();
+        if frames.is_empty() {
+            return Repeat::Waiting;
+        }
         if sent.repeats == self.config.max_repeats {
             self.retained.remove(pos);
             return Repeat::GaveUp { tag: nack.tag };
         }
         sent.repeats += 1;
-        Repeat::Fragments(
-            nack.indices()
-                .map(|i| sent.frames[usize::from(i)].clone())
-                .collect(),
-        )
+        Repeat::Fragments(frames)
     }
 
     /// The datagram retained under `tag`, if any.
@@ -249,14 +265,14 @@ mod tests {
         };
         for _ in 0..2 {
             assert_eq!(
-                s.handle_nack(10, &nack),
+                s.handle_nack(10, &nack, |_| false),
                 Repeat::Fragments(vec![frames[1].clone(), frames[4].clone()])
             );
         }
-        assert_eq!(s.handle_nack(10, &nack), Repeat::GaveUp { tag });
-        assert_eq!(s.handle_nack(10, &nack), Repeat::Unknown);
+        assert_eq!(s.handle_nack(10, &nack, |_| false), Repeat::GaveUp { tag });
+        assert_eq!(s.handle_nack(10, &nack, |_| false), Repeat::Unknown);
         let other = Nack { last: 5, ..nack };
-        assert_eq!(s.handle_nack(10, &other), Repeat::Unknown);
+        assert_eq!(s.handle_nack(10, &other, |_| false), Repeat::Unknown);
         // Retention: forgotten after retain_ms.
         let frames = s.send(100, &Bytes::from(vec![2; 100])).unwrap();
         assert_eq!(s.retained(), 1);

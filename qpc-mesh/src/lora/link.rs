@@ -16,6 +16,8 @@ use bytes::Bytes;
 use rand_core::CryptoRng;
 
 use crate::envelope::MessageType;
+use crate::lora::airtime::time_on_air_ns;
+use crate::lora::duty_cycle;
 use crate::lora::fragment::{Fragmenter, FragmenterConfig, Repeat};
 use crate::lora::frame::{FRAGMENT_HEADER_LEN, MAX_FRAGMENTS, WHOLE_HEADER_LEN};
 use crate::lora::profile::LinkProfile;
@@ -42,18 +44,63 @@ pub struct LoraLinkConfig {
     pub reassembly: ReassemblyConfig,
 }
 
+/// NACK rounds a datagram's repair takes beyond the NACKs that span a
+/// sender's duty-cycle wait (spec §6.7: at 10% loss two or three are
+/// usual).
+const REPAIR_NACKS: u8 = 4;
+
 impl LoraLinkConfig {
     /// The defaults for `profile`: 256 frames, a one-hour window, and the
-    /// fragmenter's and reassembler's defaults.
+    /// timers of spec §6.7 derived from the airtime of a full frame and,
+    /// where the region has a duty cycle, from the window: a sender may
+    /// have to wait up to a window for its budget, and its neighbour's
+    /// reassembler must neither give up nor NACK often meanwhile.
     pub fn new(profile: LinkProfile) -> Self {
+        let window_ms = duty_cycle::DEFAULT_WINDOW_MS;
+        let frame_ms =
+            time_on_air_ns(profile.radio(), profile.mtu()).map_or(0, |ns| ns.div_ceil(1_000_000));
+        let defaults = ReassemblyConfig::default();
+        let nack_delay_ms = defaults.nack_delay_ms.max(4 * frame_ms);
+        let reassembly = match profile.duty_cycle() {
+            None => ReassemblyConfig {
+                nack_delay_ms,
+                max_nack_delay_ms: nack_delay_ms,
+                ..defaults
+            },
+            Some(_) => {
+                let max_nack_delay_ms = (window_ms / 4).max(nack_delay_ms);
+                let spanning = nacks_spanning(nack_delay_ms, max_nack_delay_ms, window_ms);
+                ReassemblyConfig {
+                    lifetime_ms: 2 * window_ms,
+                    nack_delay_ms,
+                    max_nack_delay_ms,
+                    max_nacks: spanning.saturating_add(REPAIR_NACKS).min(16),
+                    ..defaults
+                }
+            }
+        };
         LoraLinkConfig {
             profile,
             queue_capacity: 256,
-            window_ms: 3_600_000,
+            window_ms,
             fragmenter: FragmenterConfig::default(),
-            reassembly: ReassemblyConfig::default(),
+            reassembly,
         }
     }
+}
+
+/// How many NACKs, the quiet time doubling from `first_ms` up to `max_ms`,
+/// it takes until more than `span_ms` (plus one first delay) has passed
+/// without an answer: a reassembler with that many NACKs left outlasts a
+/// sender's wait of `span_ms` for its budget.
+fn nacks_spanning(first_ms: u64, max_ms: u64, span_ms: u64) -> u8 {
+    let (mut waited, mut delay, mut nacks) = (0u64, first_ms.max(1), 0u8);
+    while waited <= span_ms.saturating_add(first_ms) && nacks < 16 {
+        waited = waited.saturating_add(delay);
+        delay = delay.saturating_mul(2).min(max_ms);
+        nacks += 1;
+    }
+    nacks
 }
 
 /// What the driver should know about, in the order it happened.
@@ -197,7 +244,7 @@ impl LoraLink {
     /// Handles one frame heard at `now` from `source` (what the driver
     /// knows of the transmitter, or 0). Returns a complete datagram, if
     /// this frame completed one. A NACK for one of our datagrams queues
-    /// the missing fragments. Errors are the reassembler's (spec §6.5):
+    /// the missing fragments that do not already wait in the queue. Errors are the reassembler's (spec §6.5):
     /// the frame is dropped, the link goes on.
     pub fn handle_frame(&mut self, now: u64, source: u32, frame: Bytes) -> Result<Option<Bytes>> {
         match self.reassembler.handle_frame(now, source, frame)? {
@@ -205,12 +252,16 @@ impl LoraLink {
             Received::Stored | Received::Duplicate => Ok(None),
             Received::Nack(nack) => {
                 self.hold_in_flight(now);
-                match self.fragmenter.handle_nack(now, &nack) {
+                let queue = &self.queue;
+                match self
+                    .fragmenter
+                    .handle_nack(now, &nack, |frame| queue.contains(frame))
+                {
                     Repeat::Fragments(frames) => self.enqueue_repeats(nack.tag, frames),
                     Repeat::GaveUp { tag } => {
                         self.push_event(LoraLinkEvent::RepeatsExhausted { tag })
                     }
-                    Repeat::Unknown => {}
+                    Repeat::Waiting | Repeat::Unknown => {}
                 }
                 Ok(None)
             }

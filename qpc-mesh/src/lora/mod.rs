@@ -37,7 +37,7 @@
 //! receiver.handle_timeout(at);
 //! let nack = receiver.poll_transmit().unwrap();
 //! let Received::Nack(nack) = receiver.handle_frame(at, 0, nack)? else { unreachable!() };
-//! let Repeat::Fragments(again) = sender.handle_nack(at, &nack) else { unreachable!() };
+//! let Repeat::Fragments(again) = sender.handle_nack(at, &nack, |_| false) else { unreachable!() };
 //! assert_eq!(again, [frames[3].clone()]);
 //! assert_eq!(receiver.handle_frame(at, 0, again[0].clone())?, Received::Datagram(datagram));
 //! # Ok::<(), qpc_mesh::Error>(())

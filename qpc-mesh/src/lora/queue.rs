@@ -108,6 +108,11 @@ impl LinkQueue {
         Ok(())
     }
 
+    /// Whether `frame` (these exact bytes) waits in the queue.
+    pub fn contains(&self, frame: &Bytes) -> bool {
+        self.queues.iter().flatten().any(|(f, _)| f == frame)
+    }
+
     /// Frames waiting.
     pub fn len(&self) -> usize {
         self.queues.iter().map(VecDeque::len).sum()

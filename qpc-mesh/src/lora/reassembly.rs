@@ -23,9 +23,15 @@ pub struct ReassemblyConfig {
     /// A datagram not complete this long after its first fragment is
     /// given up, ms.
     pub lifetime_ms: u64,
-    /// Quiet time after the last new fragment (or NACK) before a NACK, ms
-    /// (at least 1).
+    /// Quiet time after the last new fragment before a NACK, ms (at
+    /// least 1).
     pub nack_delay_ms: u64,
+    /// Each NACK answered by no new fragment doubles the quiet time before
+    /// the next one, up to this, ms (at least `nack_delay_ms`; equal to
+    /// it: a constant delay). A sender waiting for its duty-cycle budget
+    /// cannot answer for up to a window, and the backoff spans that wait
+    /// with few NACKs (spec §6.5).
+    pub max_nack_delay_ms: u64,
     /// Most NACKs per datagram (0..=16); after the last one and one more
     /// quiet time the datagram is given up.
     pub max_nacks: u8,
@@ -40,6 +46,7 @@ impl Default for ReassemblyConfig {
             max_datagram_len: 4096,
             lifetime_ms: 600_000,
             nack_delay_ms: 10_000,
+            max_nack_delay_ms: 10_000,
             max_nacks: 4,
         }
     }
@@ -52,10 +59,11 @@ impl ReassemblyConfig {
             || !(255..=1 << 20).contains(&self.max_bytes)
             || !(1..=64 * 251).contains(&self.max_datagram_len)
             || self.nack_delay_ms == 0
+            || self.max_nack_delay_ms < self.nack_delay_ms
             || self.max_nacks > 16
         {
             return Err(Error::InvalidConfig(
-                "reassembly: 1..=256 entries, per source 1..=entries, 255 B..=1 MiB, datagram 1..=16064 B, NACK delay >= 1 ms, <= 16 NACKs",
+                "reassembly: 1..=256 entries, per source 1..=entries, 255 B..=1 MiB, datagram 1..=16064 B, NACK delay >= 1 ms, longest NACK delay >= NACK delay, <= 16 NACKs",
             ));
         }
         Ok(())
@@ -100,6 +108,8 @@ struct Entry {
     first_ms: u64,
     quiet_since_ms: u64,
     nacks: u8,
+    /// NACKs sent since the last new fragment.
+    unanswered: u8,
 }
 
 impl Entry {
@@ -107,10 +117,20 @@ impl Entry {
         !self.have & (u64::MAX >> (63 - self.last))
     }
 
+    /// The quiet time before the next NACK (or the give-up):
+    /// `min(nack_delay · 2^unanswered, max_nack_delay)`.
+    fn quiet_ms(&self, config: &ReassemblyConfig) -> u64 {
+        let factor = 1u64.checked_shl(u32::from(self.unanswered));
+        config
+            .nack_delay_ms
+            .saturating_mul(factor.unwrap_or(u64::MAX))
+            .min(config.max_nack_delay_ms)
+    }
+
     fn deadline(&self, config: &ReassemblyConfig) -> u64 {
         self.first_ms
             .saturating_add(config.lifetime_ms)
-            .min(self.quiet_since_ms.saturating_add(config.nack_delay_ms))
+            .min(self.quiet_since_ms.saturating_add(self.quiet_ms(config)))
     }
 }
 
@@ -141,8 +161,9 @@ impl Reassembler {
     /// Handles one frame heard at `now` from `source` (a link-level
     /// source the driver knows, or 0). Fragment errors: the frame's
     /// decoding error; `conflicting_fragment` (the datagram is dropped);
-    /// `datagram_too_long` (dropped); `reassembly_full` (the fragment is
-    /// not held).
+    /// `datagram_too_long` (dropped); `reassembly_full` (the byte bound:
+    /// the fragment is not held). At an entry bound the oldest partial
+    /// datagram is given up to admit a new one.
     pub fn handle_frame(&mut self, now: u64, source: u32, frame: Bytes) -> Result<Received> {
         match LinkFrame::decode(frame)? {
             LinkFrame::Whole(datagram) => Ok(Received::Datagram(datagram)),
@@ -160,7 +181,7 @@ impl Reassembler {
         {
             Some(pos) => pos,
             None => {
-                self.admit(source)?;
+                self.admit(source);
                 self.entries.push(Entry {
                     source,
                     tag: f.tag,
@@ -171,6 +192,7 @@ impl Reassembler {
                     first_ms: now,
                     quiet_since_ms: now,
                     nacks: 0,
+                    unanswered: 0,
                 });
                 self.entries.len() - 1
             }
@@ -206,6 +228,7 @@ impl Reassembler {
         entry.bytes += len;
         entry.have |= 1 << f.index;
         entry.quiet_since_ms = now;
+        entry.unanswered = 0;
         entry.parts[usize::from(f.index)] = Some(f.payload);
         if entry.missing() != 0 {
             return Ok(Received::Stored);
@@ -218,16 +241,31 @@ impl Reassembler {
         Ok(Received::Datagram(datagram.freeze()))
     }
 
-    /// Checks the bounds for a new entry.
-    fn admit(&self, source: u32) -> Result<()> {
-        if self.entries.len() >= self.config.max_entries {
-            return Err(Error::ReassemblyFull("datagrams in reassembly"));
-        }
+    /// Makes room for a new entry from `source`: at the source's bound its
+    /// oldest partial datagram is given up, else at the total bound the
+    /// oldest of all (oldest: the smallest `(first, source, tag)`). A
+    /// sender that sends anew has given up its older datagrams; a stale
+    /// entry (an overheard datagram, one its sender abandoned) must not
+    /// shut out the next one for its whole lifetime.
+    fn admit(&mut self, source: u32) {
         let from_source = self.entries.iter().filter(|e| e.source == source).count();
-        if from_source >= self.config.max_entries_per_source {
-            return Err(Error::ReassemblyFull("datagrams from one source"));
+        let pick = if from_source >= self.config.max_entries_per_source {
+            Some(source)
+        } else if self.entries.len() >= self.config.max_entries {
+            None
+        } else {
+            return;
+        };
+        let oldest = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| pick.is_none_or(|s| e.source == s))
+            .min_by_key(|(_, e)| (e.first_ms, e.source, e.tag))
+            .map(|(pos, _)| pos);
+        if let Some(pos) = oldest {
+            self.give_up(pos);
         }
-        Ok(())
     }
 
     fn take_entry(&mut self, pos: usize) -> Entry {
@@ -255,20 +293,22 @@ impl Reassembler {
 
     /// Runs the timers due at `now`: a NACK for each quiet incomplete
     /// datagram with NACKs left, give-up for the others and for those past
-    /// their lifetime.
+    /// their lifetime. The quiet time doubles with each NACK that no new
+    /// fragment followed, up to `max_nack_delay_ms`.
     pub fn handle_timeout(&mut self, now: u64) {
         let mut pos = 0;
         while pos < self.entries.len() {
             let config = self.config;
             let e = &mut self.entries[pos];
             let expired = now >= e.first_ms.saturating_add(config.lifetime_ms);
-            let quiet = now >= e.quiet_since_ms.saturating_add(config.nack_delay_ms);
+            let quiet = now >= e.quiet_since_ms.saturating_add(e.quiet_ms(&config));
             if expired || (quiet && e.nacks == config.max_nacks) {
                 self.give_up(pos);
                 continue;
             }
             if quiet {
                 e.nacks += 1;
+                e.unanswered = e.unanswered.saturating_add(1);
                 e.quiet_since_ms = now;
                 let nack = LinkFrame::Nack(Nack {
                     tag: e.tag,
@@ -380,6 +420,7 @@ mod tests {
         let config = ReassemblyConfig {
             max_nacks: 2,
             nack_delay_ms: 100,
+            max_nack_delay_ms: 100,
             ..ReassemblyConfig::default()
         };
         let frames = split(&datagram(200), 51, 7).unwrap();
@@ -411,6 +452,29 @@ mod tests {
     }
 
     #[test]
+    fn unanswered_nacks_back_off_and_a_new_fragment_resets_the_delay() {
+        let config = ReassemblyConfig {
+            max_nacks: 8,
+            nack_delay_ms: 100,
+            max_nack_delay_ms: 350,
+            ..ReassemblyConfig::default()
+        };
+        let frames = split(&datagram(200), 51, 7).unwrap();
+        let mut r = Reassembler::new(config).unwrap();
+        r.handle_frame(0, 5, frames[0].clone()).unwrap();
+        let mut nacks_at = Vec::new();
+        while nacks_at.len() < 4 {
+            let now = r.poll_timeout().unwrap();
+            r.handle_timeout(now);
+            nacks_at.extend(r.poll_transmit().map(|_| now));
+        }
+        // 100, then 200, 350 (capped), 350 after the previous NACK.
+        assert_eq!(nacks_at, [100, 300, 650, 1000]);
+        r.handle_frame(1010, 5, frames[1].clone()).unwrap();
+        assert_eq!(r.poll_timeout(), Some(1110));
+    }
+
+    #[test]
     fn bounds_are_enforced() {
         let config = ReassemblyConfig {
             max_entries: 2,
@@ -422,16 +486,23 @@ mod tests {
         let mut r = Reassembler::new(config).unwrap();
         let a = split(&datagram(400), 51, 1).unwrap();
         let b = split(&datagram(400), 51, 2).unwrap();
-        r.handle_frame(0, 0, a[0].clone()).unwrap();
-        assert_eq!(
-            r.handle_frame(0, 0, b[0].clone()).unwrap_err().class(),
-            "reassembly_full"
-        );
-        r.handle_frame(0, 1, b[0].clone()).unwrap();
-        assert_eq!(
-            r.handle_frame(0, 2, b[0].clone()).unwrap_err().class(),
-            "reassembly_full"
-        );
+        let gave_up = |source, tag| GaveUp {
+            source,
+            tag,
+            received: 1,
+            count: 9,
+        };
+        // Source 0 at its bound: its older datagram (b) makes room for a.
+        r.handle_frame(0, 0, b[0].clone()).unwrap();
+        r.handle_frame(1, 0, a[0].clone()).unwrap();
+        assert_eq!(r.poll_event(), Some(gave_up(0, 2)));
+        r.handle_frame(2, 1, b[0].clone()).unwrap();
+        // Both entries taken: the oldest of all (source 0's a) goes.
+        r.handle_frame(3, 2, b[0].clone()).unwrap();
+        assert_eq!(r.poll_event(), Some(gave_up(0, 1)));
+        assert_eq!(r.in_progress(), 2);
+        r.handle_frame(4, 0, a[0].clone()).unwrap();
+        assert_eq!(r.poll_event(), Some(gave_up(1, 2)));
         for f in &a[1..4] {
             r.handle_frame(0, 0, f.clone()).unwrap();
         }

@@ -13,6 +13,7 @@ use super::{DropReason, Event, MeshNode, MessageHandle, Outgoing, ReceivedDigest
 use crate::delivery::DeliveryEvent;
 use crate::envelope::{Envelope, Header, MessageType, HEADER_LEN, HOP_ID_LEN};
 use crate::lora::link::LinkReport;
+use crate::path_request::{PATH_REQUEST_BODY_LEN, PATH_RESPONSE_BODY_LEN};
 use crate::receipt::{HopAck, MeshData, Receipt, ReceiptKey};
 use crate::routing::{Forwarding, LinkId, Neighbour};
 use crate::store::{Custody, Eviction, StoreKey, Stored};
@@ -22,6 +23,12 @@ use qpc_wire::codec::Reader;
 /// The longest wait between path requests, as a multiple of
 /// `path_retry_ms`.
 const MAX_PATH_RETRY_DOUBLINGS: u8 = 3;
+
+/// A path request on a shared link: header, hop id, `min_sequence`.
+const PATH_REQUEST_LEN: usize = HEADER_LEN + HOP_ID_LEN + PATH_REQUEST_BODY_LEN;
+
+/// A path response on a shared link (§6.2): 172 bytes.
+const PATH_RESPONSE_LEN: usize = HEADER_LEN + HOP_ID_LEN + PATH_RESPONSE_BODY_LEN;
 
 impl MeshNode {
     /// Seals `content` to `recipient` (sealed sender, `spec/05`, with a
@@ -218,6 +225,33 @@ impl MeshNode {
             .saturating_add(airtime_ms.saturating_mul(4))
     }
 
+    /// How long a path request and its response may take (§12.1 S4):
+    /// `2 · hop_limit · (airtime(34) + airtime(172))` at the slowest
+    /// link's bitrate — a request and a response on a shared link across
+    /// every hop the request may travel, twice for queueing.
+    fn path_round_trip_ms(&self) -> u64 {
+        let bitrate = self
+            .links
+            .values()
+            .map(|l| l.budget.bitrate_bps.max(1))
+            .min()
+            .unwrap_or(1);
+        let bytes = (PATH_REQUEST_LEN + PATH_RESPONSE_LEN) as u64;
+        (bytes * 8000)
+            .div_ceil(bitrate)
+            .saturating_mul(2 * u64::from(self.config.hop_limit))
+    }
+
+    /// The S4 retry at which a message still without a route is flooded
+    /// (§12.1): the first whose unanswered request is at least a path
+    /// round trip old, at the latest the one after the longest wait.
+    fn flood_at_request(&self) -> u8 {
+        let round_trip = self.path_round_trip_ms();
+        (1..=MAX_PATH_RETRY_DOUBLINGS)
+            .find(|&r| self.config.path_retry_ms.saturating_mul(1 << (r - 1)) >= round_trip)
+            .unwrap_or(MAX_PATH_RETRY_DOUBLINGS + 1)
+    }
+
     /// What became of a datagram the driver handed to `link` (§12.1 S1a,
     /// `spec/11` §6.7): for a data message in our custody awaiting its
     /// HopAck over `link`, if the datagram is the copy handed to that next
@@ -260,10 +294,11 @@ impl MeshNode {
     }
 
     /// Puts a stored message back to awaiting a route and sends a path
-    /// request (its `requests + 1`-th); after the first went unanswered,
-    /// the message is also flooded once with the hop limit (§12.1).
+    /// request (its `requests + 1`-th); once a request went unanswered for
+    /// a path round trip, the message is also flooded once with the hop
+    /// limit (§12.1 S4).
     fn ask_for_path(&mut self, key: StoreKey, requests: u8, now: u64) {
-        if requests == 1 {
+        if requests > 0 && requests == self.flood_at_request() {
             self.flood_stored(&key);
         }
         let doublings = requests.min(MAX_PATH_RETRY_DOUBLINGS);
@@ -430,6 +465,7 @@ impl MeshNode {
         };
         if custody {
             self.send_hop_ack(link, &header);
+            self.break_loop(link, &header, now);
             self.dispatch(relayed, now);
             return;
         }
@@ -453,6 +489,31 @@ impl MeshNode {
             copy.header.hop_id = next_hop.filter(|_| self.shared(l)).and_then(|n| n.hop_id);
             if let Ok(bytes) = copy.to_bytes() {
                 let _ = self.transmit_bytes(l, header.destination, bytes);
+            }
+        }
+    }
+
+    /// Split horizon for a custody copy we relay (§12.2): a route that
+    /// would hand it back where it came from is broken (as after silent
+    /// hop attempts, §12.1 S5), so that the copy waits for a newer route
+    /// instead of circling until its hop limit. It came from our next hop
+    /// when that is the point-to-point link it arrived on, or when the
+    /// neighbour we handed it to before sends it back with a hop count
+    /// above the one we sent (it was relayed since; a retransmission from
+    /// our previous hop, its HopAck lost, carries a smaller one, and a copy
+    /// that took a parallel path of our length an equal one).
+    fn break_loop(&mut self, link: LinkId, header: &Header, now: u64) {
+        let key = (header.destination, header.message_id);
+        if let Some((via, sent_hop_count)) = self.store.take_handed(&key) {
+            if header.hop_count > sent_hop_count {
+                self.table.break_route(&header.destination, &via, now);
+            }
+        }
+        if !self.shared(link) {
+            if let Some(next) = self.next_hop(&header.destination, now) {
+                if next.link == link {
+                    self.table.break_route(&header.destination, &next, now);
+                }
             }
         }
     }

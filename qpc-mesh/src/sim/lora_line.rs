@@ -9,6 +9,9 @@ use rand_core::Rng;
 use super::lora::LoraTraffic;
 use super::topology::{self, EdgeConfig};
 use super::{adapter, Simulator};
+use crate::delivery::RetryPolicy;
+use crate::lora::airtime::time_on_air_ns;
+use crate::lora::frame::MAX_FRAGMENTS;
 use crate::lora::link::LoraLinkConfig;
 use crate::lora::profile::{Eu868SubBand, LinkProfile, RadioParams, RadioProfile, Region};
 use crate::node::{Event, MeshNode, NodeConfig};
@@ -151,12 +154,28 @@ impl LoraLineNetwork {
         // hops: retried sooner, the message is flooded (§12.1 S4) before
         // the route arrives, and the flooded copy spends a third of the
         // hour's duty-cycle budget.
+        // The end-to-end retry (§12.3) waits four times what the longest
+        // datagram takes on air over every hop (64 full frames a hop: 158 s
+        // at SF12): retried sooner, a second copy crosses the line behind
+        // the first, and the two spend the relays' duty-cycle budget that
+        // the receipt and its path request need. Our own path request and
+        // its reverse-path records last as long as the wait between
+        // requests.
+        let frame_ms = time_on_air_ns(profile.radio(), profile.mtu())?.div_ceil(1_000_000);
+        let crossing_ms = frame_ms * MAX_FRAGMENTS as u64 * config.hops as u64;
+        let path_retry_ms = 120_000;
+        let defaults = NodeConfig::default();
         let node = NodeConfig {
             announce_interval_ms: 0,
-            hop_ack_timeout_ms: link.reassembly.nack_delay_ms
-                + NodeConfig::default().hop_ack_timeout_ms,
-            path_retry_ms: 120_000,
-            ..NodeConfig::default()
+            hop_ack_timeout_ms: 3 * link.reassembly.nack_delay_ms + defaults.hop_ack_timeout_ms,
+            path_retry_ms,
+            path_request_ttl_ms: path_retry_ms,
+            retry: RetryPolicy {
+                first_timeout_ms: 4 * crossing_ms,
+                max_timeout_ms: 16 * crossing_ms,
+                ..defaults.retry
+            },
+            ..defaults
         };
         let mut identities = Vec::with_capacity(n);
         for &position in &line.positions {

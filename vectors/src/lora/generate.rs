@@ -576,7 +576,16 @@ const CONFIG: ReassemblyConfigJson = ReassemblyConfigJson {
     max_datagram_len: 500,
     lifetime_ms: 60_000,
     nack_delay_ms: 2_000,
+    max_nack_delay_ms: 2_000,
     max_nacks: 2,
+};
+
+/// [`CONFIG`] with NACK backoff: unanswered NACKs double the delay up to
+/// 6 s, and up to 5 NACKs.
+const BACKOFF: ReassemblyConfigJson = ReassemblyConfigJson {
+    max_nack_delay_ms: 6_000,
+    max_nacks: 5,
+    ..CONFIG
 };
 
 fn fragments(len: usize, tag: u16) -> Vec<Bytes> {
@@ -627,6 +636,24 @@ fn reassembly_vectors() -> Vec<LoraVector> {
             vec![at(0, 2, &f11[5]), at(0, 2, &f11[10]), Op::Timeout(2_000), Op::Timeout(4_000), Op::Timeout(6_000)],
         ),
         reassembly(
+            "reassembly-nack-backoff",
+            "unanswered NACKs at 2, 6 (4 s later) and 12 s (6 s, the cap); a repeat at 13 s resets the delay to 2 s; NACKs at 15 and 19 s, give-up at 25 s",
+            BACKOFF,
+            vec![
+                at(0, 1, &f5[0]),
+                at(0, 1, &f5[2]),
+                Op::Timeout(2_000),
+                Op::Timeout(5_999),
+                Op::Timeout(6_000),
+                Op::Timeout(12_000),
+                at(13_000, 1, &f5[1]),
+                Op::Timeout(15_000),
+                Op::Timeout(19_000),
+                Op::Timeout(24_999),
+                Op::Timeout(25_000),
+            ],
+        ),
+        reassembly(
             "reassembly-lifetime",
             "fragments keep trickling in but the datagram is not complete within its 60 s lifetime",
             CONFIG,
@@ -656,7 +683,7 @@ fn reassembly_vectors() -> Vec<LoraVector> {
         ),
         reassembly(
             "reassembly-bounds",
-            "per-source and total entry bounds, then the byte bound: reassembly_full; a datagram above 500 bytes: datagram_too_long",
+            "per-source and total entry bounds give up the oldest partial datagram (of the source, else of all), reported at the next timeout; then the byte bound: reassembly_full; a datagram above 500 bytes: datagram_too_long",
             CONFIG,
             {
                 let mut ops = vec![
@@ -668,6 +695,7 @@ fn reassembly_vectors() -> Vec<LoraVector> {
                     at(0, 3, &g2[0]),
                 ];
                 ops.extend(f11[1..11].iter().map(|f| at(1, 0, f)));
+                ops.push(Op::Timeout(1));
                 ops
             },
         ),
