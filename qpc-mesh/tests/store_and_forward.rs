@@ -192,16 +192,21 @@ fn a_silent_next_hop_loses_its_route_and_the_message_waits_then_gives_up() {
     assert_eq!(now, 35_001);
 }
 
-/// A custody copy for `destination` that has crossed `hop_count` relays
-/// of its `hop_limit`.
-fn custody_copy(destination: &MeshNode, hop_count: u8, hop_limit: u8) -> Vec<u8> {
+/// A copy for `destination` that has crossed `hop_count` relays of its
+/// `hop_limit`, naming `next_hop` (on a shared link: asks it for custody).
+fn custody_copy(
+    destination: &MeshNode,
+    hop_count: u8,
+    hop_limit: u8,
+    next_hop: Option<qpc_mesh::envelope::HopId>,
+) -> Vec<u8> {
     let header = qpc_mesh::envelope::Header {
         message_type: MessageType::Sealed,
         hop_count,
         hop_limit,
         destination: destination.address(),
         message_id: 77,
-        hop_id: None,
+        hop_id: next_hop,
     };
     let body = Bytes::from_static(&[0x5a; 64]);
     Envelope { header, body }.to_bytes().unwrap().to_vec()
@@ -213,7 +218,7 @@ fn a_copy_at_its_hop_limit_is_acknowledged_and_dropped() {
     // b acknowledges it (a's route stays up) and reports the drop (§12.2).
     let (_, mut b) = neighbours();
     let far = node(5);
-    b.handle_datagram(WIRE, custody_copy(&far, 3, 3).into(), 5);
+    b.handle_datagram(WIRE, custody_copy(&far, 3, 3, None).into(), 5);
     let (sent, events) = drain(&mut b);
     assert_eq!(types(&sent), [MessageType::HopAck]);
     assert!(events.contains(&Event::Dropped {
@@ -225,9 +230,10 @@ fn a_copy_at_its_hop_limit_is_acknowledged_and_dropped() {
 
 #[test]
 fn a_copy_is_not_handed_to_a_next_hop_that_must_drop_it() {
-    // a knows c two hops away through b; a copy reaching a with one hop
-    // left would arrive at b at its limit, so a drops it (§12.1 S8) and
-    // still acknowledges it; with two hops left it goes on to b.
+    // a knows c two hops away through b (over the wire); a copy reaching
+    // a over the radio with one hop left would arrive at b at its limit,
+    // so a drops it (§12.1 S8) and still acknowledges it; with two hops
+    // left it goes on to b.
     let (mut a, mut b) = neighbours();
     let mut c = node(2);
     c.announce(0).unwrap();
@@ -243,7 +249,8 @@ fn a_copy_is_not_handed_to_a_next_hop_that_must_drop_it() {
     drain(&mut a);
     let now = relayed_at + 1;
     assert_eq!(a.routing_table().route(&c.address(), now).unwrap().hops, 2);
-    a.handle_datagram(WIRE, custody_copy(&c, 2, 3).into(), now);
+    let named = Some(a.hop_id());
+    a.handle_datagram(RADIO, custody_copy(&c, 2, 3, named).into(), now);
     let (sent, events) = drain(&mut a);
     assert_eq!(types(&sent), [MessageType::HopAck]);
     assert!(events.contains(&Event::Dropped {
@@ -251,7 +258,7 @@ fn a_copy_is_not_handed_to_a_next_hop_that_must_drop_it() {
         reason: DropReason::HopLimit,
     }));
     assert!(a.store().is_empty());
-    a.handle_datagram(WIRE, custody_copy(&c, 1, 3).into(), now + 1);
+    a.handle_datagram(RADIO, custody_copy(&c, 1, 3, named).into(), now + 1);
     let (sent, _) = drain(&mut a);
     assert_eq!(types(&sent), [MessageType::HopAck, MessageType::Sealed]);
     assert_eq!(a.store().len(), 1);
