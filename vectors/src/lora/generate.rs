@@ -696,6 +696,9 @@ fn reassembly_vectors() -> Vec<LoraVector> {
                 ];
                 ops.extend(f11[1..11].iter().map(|f| at(1, 0, f)));
                 ops.push(Op::Timeout(1));
+                // A fifth entry gives up the oldest (source 1's); its second
+                // fragment would hold 621 bytes: reassembly_full.
+                ops.extend(f11[1..3].iter().map(|f| at(2, 1, f)));
                 ops
             },
         ),
