@@ -269,8 +269,10 @@ async fn fapp(account: &mut Account, nodes: &[RunningNode; 3], c: &str) -> Resul
     let best = &search["candidates"][0];
     let found = t.elapsed();
     until("B forwards the query onto LoRa", || async {
+        // The frame count and the airtime are two counters: wait for both.
         let now = Air::lora(nodes).await?;
-        Ok((now.frames > air.frames).then_some(json!(now.frames)))
+        let on_air = now.frames > air.frames && now.airtime_ms > air.airtime_ms;
+        Ok(on_air.then_some(json!(now.frames)))
     })
     .await?;
     let quic_now = quic_bytes(node_a).await?;
