@@ -9,7 +9,11 @@
 //! the due time it transmits if some neighbour is not covered by those
 //! transmitters (when the two-hop neighbourhood is known,
 //! [`crate::neighbours`]), else if it heard fewer than `threshold` copies.
-//! Pending entries are bounded.
+//! After a coverage-decided transmission it listens one more window: a
+//! neighbour that should relay (it has neighbours of its own that no
+//! transmitter heard covers) but is not heard relaying makes it repeat once
+//! (the originator up to `origin_repeats` times): the copies a node hears
+//! are its implicit acknowledgements. Pending entries are bounded.
 //!
 //! ```
 //! use qpc_crypto::identity::Address;
@@ -52,8 +56,9 @@ pub struct FloodConfig {
     /// (§13.6 step 3); 0 ignores them (counter-based only).
     pub cover: u8,
     /// A relay that transmitted on coverage having heard fewer copies than
-    /// this waits one window for an echo, and repeats once without one
-    /// (§13.6 step 5); 0: never.
+    /// this waits one window for the neighbours it should have reached to
+    /// relay, and repeats once if one of them stays silent (§13.6 step 5);
+    /// 0: never, `u16::MAX` (the default): every coverage-decided relay.
     pub echo_below: u16,
     /// Repeats an originator makes, a window apart, while it hears no
     /// copy of its message (§13.6 step 5; a relay repeats at most once).
@@ -62,14 +67,15 @@ pub struct FloodConfig {
 
 impl Default for FloodConfig {
     /// The measured defaults (`spec/10` §13.7): a 12 s window, suppression
-    /// after 3 copies, 64 pending, three repeats at the originator.
+    /// after 3 copies, 64 pending, an implicit acknowledgement for every
+    /// coverage-decided relay, three repeats at the originator.
     fn default() -> Self {
         FloodConfig {
             window_ms: 12_000,
             threshold: 3,
             max_pending: 64,
             cover: 1,
-            echo_below: 2,
+            echo_below: u16::MAX,
             origin_repeats: 3,
         }
     }
@@ -129,10 +135,10 @@ struct Pending<T> {
     due: u64,
     heard: u16,
     transmitters: Vec<HopId>,
-    /// After a coverage-decided transmission: the copies heard by then
-    /// (§13.6 step 5).
-    echo: Option<u16>,
-    /// Repeats left while no echo is heard.
+    /// Whether the entry waits, after a transmission of ours, for the
+    /// neighbours it should have reached to relay (§13.6 step 5).
+    echo: bool,
+    /// Repeats left while a neighbour that should relay stays silent.
     repeats: u8,
     item: T,
 }
@@ -230,7 +236,7 @@ impl<T> FloodScheduler<T> {
             due,
             heard: 0,
             transmitters: Vec::new(),
-            echo: None,
+            echo: false,
             repeats: 1,
             item,
         };
@@ -248,9 +254,9 @@ impl<T> FloodScheduler<T> {
         }
     }
 
-    /// Waits one window for an echo of a message we originated, and
-    /// repeats it up to `origin_repeats` times while none is heard (§13.6
-    /// step 5); returns the item back if `cover` or `origin_repeats` is 0,
+    /// Waits one window for the neighbours of a message we originated to
+    /// relay it, and repeats it up to `origin_repeats` times while one that
+    /// should stays silent (§13.6 step 5); returns the item back if `cover` or `origin_repeats` is 0,
     /// the key is pending or `max_pending` entries wait.
     pub fn originated(&mut self, key: DedupeKey, item: T, now: u64) -> Option<T> {
         if self.config.cover == 0
@@ -264,7 +270,7 @@ impl<T> FloodScheduler<T> {
             due: now.saturating_add(self.config.window_ms),
             heard: 0,
             transmitters: Vec::new(),
-            echo: Some(0),
+            echo: true,
             repeats: self.config.origin_repeats,
             item,
         };
@@ -290,9 +296,11 @@ impl<T> FloodScheduler<T> {
                 .filter(|(_, p)| p.due <= now)
                 .min_by_key(|(k, p)| (p.due, **k))?;
             let mut entry = self.pending.remove(&key)?;
-            if let Some(heard_then) = entry.echo {
-                // Step 5: no copy since ours, yet someone beyond should relay.
-                if entry.heard != heard_then || !coverage.beyond(&entry.transmitters) {
+            if entry.echo {
+                // Step 5: a neighbour that should have relayed ours, had it
+                // heard it, was not heard relaying (a copy it sends records
+                // it as a transmitter and so covers it).
+                if !coverage.beyond(&entry.transmitters) {
                     continue;
                 }
                 entry.repeats -= 1;
@@ -320,7 +328,7 @@ impl<T> FloodScheduler<T> {
             }
             if judged.is_some() && entry.heard < self.config.echo_below {
                 let item = entry.item.clone();
-                entry.echo = Some(entry.heard);
+                entry.echo = true;
                 entry.due = now.saturating_add(self.config.window_ms);
                 self.pending.insert(key, entry);
                 return Some(Release::Transmit(item));
@@ -437,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn known_coverage_decides_over_the_counter_and_repeats_unechoed() {
+    fn known_coverage_decides_over_the_counter_and_repeats_for_a_silent_neighbour() {
         let mut f = FloodScheduler::new(config(2, 4), HopId([1; 8])).unwrap();
         let (a, b, c) = (HopId([2; 8]), HopId([3; 8]), HopId([4; 8]));
         f.schedule(key(1), 'a', Some(a), 0, &Unknown);
@@ -471,9 +479,11 @@ mod tests {
             "an uncovered neighbour is served above the threshold"
         );
         // 'd' heard 3 copies before: no echo. 'b' and 'c' (1 and 0) wait
-        // for one a window long: 'c' hears a copy from c, 'b' none.
+        // a window for c, whom Fake expects to relay: 'c' hears c; 'b'
+        // hears only a, which does not answer for c.
         assert_eq!(f.len(), 2);
         f.heard_copy(&key(3), Some(c));
+        f.heard_copy(&key(2), Some(a));
         assert_eq!(drain(&mut f, 1999), vec![]);
         assert_eq!(
             drain(&mut f, 2000 + 1000),
@@ -495,7 +505,7 @@ mod tests {
     }
 
     #[test]
-    fn an_originator_repeats_until_it_hears_a_copy() {
+    fn an_originator_repeats_until_the_neighbour_it_needs_relays() {
         let mut f = scheduler(config(2, 4));
         assert_eq!(f.originated(key(1), 'a', 0), None);
         assert_eq!(f.originated(key(2), 'b', 0), None);
@@ -503,8 +513,10 @@ mod tests {
         // Fake: someone beyond needs it unless 4 was heard.
         let mut sent = Vec::new();
         for window in 1..=5 {
-            if window == 2 {
-                f.heard_copy(&key(2), Some(HopId([2; 8])));
+            match window {
+                2 => f.heard_copy(&key(2), Some(HopId([2; 8]))),
+                3 => f.heard_copy(&key(2), Some(HopId([4; 8]))),
+                _ => {}
             }
             while let Some(r) = f.poll_release(window * 1000, &Fake) {
                 sent.push((window, r));
@@ -516,9 +528,10 @@ mod tests {
                 (1, Release::Transmit('a')),
                 (1, Release::Transmit('b')),
                 (2, Release::Transmit('a')),
+                (2, Release::Transmit('b')),
                 (3, Release::Transmit('a')),
             ],
-            "three repeats of 'a'; 'b' stops at the copy after its first"
+            "three repeats of 'a'; 'b' goes on past a copy from 2 and stops at one from 4"
         );
         assert!(f.is_empty());
         let mut once = scheduler(FloodConfig {

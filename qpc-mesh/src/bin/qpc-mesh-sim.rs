@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qpc_mesh::flood::FloodConfig;
+use qpc_mesh::node::NodeConfig;
 use qpc_mesh::sim::lora_line::{lora_line, LoraLineConfig};
 use qpc_mesh::sim::lora_session::{lora_session, LoraSessionConfig};
 use qpc_mesh::sim::recovery::{self, BroadcastConfig, OfflineConfig};
@@ -89,6 +90,10 @@ enum Scenario {
         /// copy of its broadcast.
         #[arg(long, default_value_t = FloodConfig::default().origin_repeats)]
         origin_repeats: u8,
+        /// Every node's announce interval, s, after its first announce in
+        /// the warm-up (0: it announces once).
+        #[arg(long, default_value_t = NodeConfig::default().announce_interval_ms / 1000)]
+        announce_interval_s: u64,
     },
     /// A message over a line of LoRa hops (EU868 g3), with a receipt back.
     Lora {
@@ -201,6 +206,7 @@ impl NetworkArgs {
             hop_limit: self.hop_limit.unwrap_or(default_hop_limit),
             collisions: self.collisions,
             flood: FloodConfig::default(),
+            announce_interval_ms: 0,
             seed: self.seed,
         })
     }
@@ -337,6 +343,7 @@ fn run(cli: Cli) -> Result<(), String> {
             window_ms,
             cover,
             origin_repeats,
+            announce_interval_s,
         } => {
             let naive = *threshold == 0;
             let flood = FloodConfig {
@@ -354,6 +361,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let config = BroadcastConfig {
                 network: NetworkConfig {
                     flood,
+                    announce_interval_ms: announce_interval_s.saturating_mul(1000),
                     ..network.config(100, 15)?
                 },
                 broadcasts: *broadcasts,

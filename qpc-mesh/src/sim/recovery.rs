@@ -9,7 +9,7 @@ use super::scenario::{below, build, run, staggered_announces, NetworkConfig, Out
 use super::Simulator;
 use crate::channel::ChannelKey;
 use crate::envelope::MessageType;
-use crate::node::{Event, MeshNode};
+use crate::node::{Event, MeshNode, NodeConfig};
 use crate::{Error, Result};
 
 /// The offline scenario's parameters.
@@ -278,10 +278,11 @@ fn distant_pair(
 /// The broadcast scenario's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BroadcastConfig {
-    /// The network (every node joins one channel).
+    /// The network (every node joins one channel; by default every node
+    /// re-announces at the engine's default interval, 15 minutes).
     pub network: NetworkConfig,
-    /// Every node announces once in the first 10 s of this warm-up, so
-    /// that neighbours learn each other's neighbourhoods (§13.6).
+    /// Every node announces first in the first 10 s of this warm-up, so
+    /// that neighbours learn each other's neighbourhoods (§13.6.1).
     pub warmup_ms: u64,
     /// Broadcasts, each from a random node.
     pub broadcasts: usize,
@@ -290,12 +291,13 @@ pub struct BroadcastConfig {
 }
 
 impl Default for BroadcastConfig {
-    /// 100 nodes with hop limit 15, a 300 s warm-up, 40 broadcasts 200 s
-    /// apart.
+    /// 100 nodes with hop limit 15 and the engine's periodic announces, a
+    /// 300 s warm-up, 40 broadcasts 200 s apart.
     fn default() -> Self {
         BroadcastConfig {
             network: NetworkConfig {
                 hop_limit: 15,
+                announce_interval_ms: NodeConfig::default().announce_interval_ms,
                 ..NetworkConfig::default()
             },
             warmup_ms: 300_000,

@@ -54,6 +54,9 @@ pub struct NetworkConfig {
     pub collisions: bool,
     /// Every node's managed flooding of channel messages.
     pub flood: FloodConfig,
+    /// Every node's periodic announces (`spec/10` §4.7) once the
+    /// scenario's timeline made it announce; 0: only the timeline's.
+    pub announce_interval_ms: u64,
     /// The seed of the whole run.
     pub seed: u64,
 }
@@ -61,7 +64,7 @@ pub struct NetworkConfig {
 impl Default for NetworkConfig {
     /// 100 nodes, mean degree 10, 10% loss and 5 ms per edge, 50 kbit/s
     /// radios with a 2048-byte MTU (`SIMULATION.md` says why), the node's
-    /// default hop limit (7), no collisions, seed 1.
+    /// default hop limit (7), no collisions, no periodic announces, seed 1.
     fn default() -> Self {
         NetworkConfig {
             shape: Shape::RandomGeometric,
@@ -76,19 +79,19 @@ impl Default for NetworkConfig {
             hop_limit: NodeConfig::default().hop_limit,
             collisions: false,
             flood: FloodConfig::default(),
+            announce_interval_ms: 0,
             seed: 1,
         }
     }
 }
 
 impl NetworkConfig {
-    /// Every node's engine configuration (no periodic announces: the
-    /// scenarios' timelines announce).
+    /// Every node's engine configuration.
     pub fn node(&self) -> NodeConfig {
         NodeConfig {
             hop_limit: self.hop_limit,
             flood: self.flood,
-            announce_interval_ms: 0,
+            announce_interval_ms: self.announce_interval_ms,
             ..NodeConfig::default()
         }
     }
