@@ -639,8 +639,8 @@ impl MeshNode {
     }
 
     /// Floods a Channel or GroupLite message of ours: sent at once on every
-    /// link, marked seen, and repeated if no neighbour is heard relaying it
-    /// (§13.6 step 5).
+    /// link, marked seen, and repeated while a neighbour that should relay
+    /// it is not heard doing so (§13.6 step 5).
     fn originate_flooded(&mut self, message: Message, now: u64) {
         let header = message.header();
         self.dedupe.first_sighting(&header);

@@ -86,8 +86,8 @@ enum Scenario {
         /// two-hop neighbourhoods, counter-based only).
         #[arg(long, default_value_t = FloodConfig::default().cover)]
         cover: u8,
-        /// Managed flooding: repeats an originator makes while it hears no
-        /// copy of its broadcast.
+        /// Managed flooding: repeats an originator makes while a neighbour
+        /// that should relay its broadcast is not heard doing so.
         #[arg(long, default_value_t = FloodConfig::default().origin_repeats)]
         origin_repeats: u8,
         /// Every node's announce interval, s, after its first announce in
