@@ -1113,6 +1113,29 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_flood_decision_fails() {
+        let file = crate::assert_sound_generation::<ChannelVector>(generate);
+        let decisions = file.vectors.iter().filter_map(|v| match &v.case {
+            ChannelCase::FloodDecision(d) => Some(d),
+            _ => None,
+        });
+        for d in decisions {
+            let mut later = d.clone();
+            later.due_ms += 1;
+            assert!(later.check().is_err());
+            let mut quiet = d.clone();
+            let releases = quiet.steps.iter_mut().filter_map(|s| match s {
+                FloodStep::Poll(p) => p.released.pop(),
+                FloodStep::Heard(_) => None,
+            });
+            assert!(
+                releases.count() > 0 && quiet.check().is_err(),
+                "a release dropped"
+            );
+        }
+    }
+
+    #[test]
     fn a_mutated_vector_fails() {
         let text = generate().replace("\"hop_limit\": 7", "\"hop_limit\": 6");
         let results = crate::verify_json::<ChannelVector>(&text).unwrap();
