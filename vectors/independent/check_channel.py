@@ -250,6 +250,9 @@ def flood_transcript(v, any_copy_acknowledges=False):
     dest = bytes.fromhex(v["destination"])
     if v["role"] == "relay":
         first = v["first_transmitter"] and bytes.fromhex(v["first_transmitter"])
+        # Step 1's u is "step 3 with that one transmitter"; one transmitter
+        # covers a neighbour at most once, so with cover >= 2 step 3 would
+        # leave every neighbour: u counts those it does not cover at all.
         u = hood.left([first], 1) if cover >= 1 and first and hood.known([first]) else None
         w = weighted_window(window, u, len(hood.of))
         entry = Entry(flood_delay(own, v["message_type"], dest, v["message_id"], w), [first])

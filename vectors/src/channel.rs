@@ -341,6 +341,16 @@ impl FloodDecision {
         if self.steps.windows(2).any(|w| w[0].at() > w[1].at()) {
             return Err("steps out of time order".into());
         }
+        // Copies come from listed neighbours, so hearing them (N1) leaves
+        // the table as it was.
+        let listed = |t: &HexBytes| self.neighbours.iter().any(|n| n.hop_id == *t);
+        if self
+            .steps
+            .iter()
+            .any(|s| matches!(s, FloodStep::Heard(HeardStep { heard: Some(t), .. }) if !listed(t)))
+        {
+            return Err("a copy from a node that is not a listed neighbour".into());
+        }
         let mut want = Vec::new();
         for step in &self.steps {
             if let FloodStep::Poll(p) = step {
