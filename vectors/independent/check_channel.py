@@ -6,7 +6,10 @@ Ed25519 signatures) and spec/00-overview.md alone. It shares no code with
 the Rust crates or with the other checkers and never calls them.
 Primitives: hashlib (SHA-256) and pyca `cryptography` (ChaCha20Poly1305,
 Ed25519). Every layout, the associated data, the check order of §13.4 and
-the flood delay of §13.6 are implemented here. The sender's address is
+the flood delay of §13.6 are implemented here, and so is managed flooding
+(§13.6 steps 1-5 over the two-hop neighbourhood of §13.6.1: the weighted
+window, coverage counts, the "neighbour beyond" test and the implicit
+acknowledgement) for the flood_decision transcripts. The sender's address is
 taken from the vector (its derivation is checked by check_mesh.py); its
 Ed25519 key is re-derived from the seed.
 
@@ -173,6 +176,154 @@ def flood_delay(hop_id, kind, dest, mid, window):
     return draw % (window + 1) if window < 2**64 - 1 else draw
 
 
+# --- Managed flooding (§13.6, §13.6.1) -------------------------------------
+
+MAX_RECORDED = 16  # step 2: distinct transmitters recorded per entry
+
+
+class Neighbourhood:
+    """What a node knows (§13.6.1): its live neighbours and, for each, the
+    neighbours it learnt by N2 (an empty set: unknown)."""
+
+    def __init__(self, own, neighbours):
+        self.own = own
+        self.of = {n: set(theirs) for n, theirs in neighbours.items()}
+
+    def known(self, transmitters):
+        return any(self.of.get(t) for t in transmitters)
+
+    def times_covered(self, n, transmitters):
+        """Step 3: once per recorded transmitter equal to n, and once per
+        recorded transmitter with n as a known neighbour."""
+        return sum(1 for t in transmitters if t == n or n in self.of.get(t, ()))
+
+    def left(self, transmitters, cover):
+        """Live neighbours covered fewer than `cover` times."""
+        return sum(1 for n in self.of if self.times_covered(n, transmitters) < cover)
+
+    def someone_should_relay(self, transmitters):
+        """Step 5: a neighbour y no transmitter covers has a neighbour of its
+        own that is not us, not our neighbour and not covered."""
+        return any(
+            self.times_covered(y, transmitters) == 0
+            and any(
+                m != self.own and m not in self.of and self.times_covered(m, transmitters) == 0
+                for m in theirs
+            )
+            for y, theirs in self.of.items()
+        )
+
+
+def weighted_window(window, u, n):
+    """Step 1: window - floor(3 window u / (4 n)); unknown or n = 0: window."""
+    if u is None or n == 0:
+        return window
+    return window - (3 * window * min(u, n)) // (4 * n)
+
+
+class Entry:
+    """One pending message: due time, copies counted, transmitters recorded,
+    and, once sent, how many more sends an unacknowledged wait allows."""
+
+    def __init__(self, due, transmitters, repeats_left=None):
+        self.due, self.heard, self.transmitters = due, 0, []
+        self.repeats_left = repeats_left  # None: not yet sent (step 3 pending)
+        for t in transmitters:
+            self.record(t)
+
+    def record(self, t):
+        if t is not None and t not in self.transmitters and len(self.transmitters) < MAX_RECORDED:
+            self.transmitters.append(t)
+
+
+def flood_transcript(v, any_copy_acknowledges=False):
+    """Replays a flood_decision vector with this model; returns the first
+    due time and the releases of each poll. `any_copy_acknowledges` swaps
+    in the rule step 5 replaced (any copy heard since our transmission ends
+    the wait), for the self-check that the vectors tell the two apart."""
+    c = v["config"]
+    window, cover = c["window_ms"], c["cover"]
+    own = bytes.fromhex(v["own_hop_id"])
+    hood = Neighbourhood(
+        own, {bytes.fromhex(n["hop_id"]): {bytes.fromhex(t) for t in n["theirs"]} for n in v["neighbours"]}
+    )
+    dest = bytes.fromhex(v["destination"])
+    if v["role"] == "relay":
+        first = v["first_transmitter"] and bytes.fromhex(v["first_transmitter"])
+        # Step 1's u is "step 3 with that one transmitter"; one transmitter
+        # covers a neighbour at most once, so with cover >= 2 step 3 would
+        # leave every neighbour: u counts those it does not cover at all.
+        u = hood.left([first], 1) if cover >= 1 and first and hood.known([first]) else None
+        w = weighted_window(window, u, len(hood.of))
+        entry = Entry(flood_delay(own, v["message_type"], dest, v["message_id"], w), [first])
+    else:
+        assert cover >= 1 and c["origin_repeats"] >= 1, "an originator that keeps no entry"
+        entry = Entry(window, [], c["origin_repeats"])
+    due, polls, sent_heard = entry.due, [], 0
+    for step in v["steps"]:
+        if "heard" in step:
+            if entry:
+                entry.heard += 1
+                entry.record(step["heard"] and bytes.fromhex(step["heard"]))
+            continue
+        now, released = step["at"], []
+        while entry and entry.due <= now:
+            if entry.repeats_left is None:  # step 3
+                by_coverage = cover >= 1 and hood.known(entry.transmitters)
+                if by_coverage:
+                    send = hood.left(entry.transmitters, cover) > 0
+                else:
+                    send = entry.heard < c["threshold"]
+                if not send:
+                    released.append({"suppressed": entry.heard})
+                    entry = None
+                    continue
+                released.append("transmit")
+                if by_coverage and entry.heard < c["echo_below"]:  # step 5: wait
+                    entry.repeats_left, entry.due, sent_heard = 1, now + window, entry.heard
+                else:
+                    entry = None
+                continue
+            # Step 5: the end of a wait after our transmission.
+            unacknowledged = hood.someone_should_relay(entry.transmitters)
+            if any_copy_acknowledges:
+                unacknowledged = unacknowledged and entry.heard == sent_heard
+            if not unacknowledged:
+                entry = None
+                continue
+            released.append("transmit")
+            entry.repeats_left -= 1
+            entry.due, sent_heard = now + window, entry.heard
+            if entry.repeats_left == 0:
+                entry = None
+        polls.append(released)
+    return due, polls
+
+
+def check_flood_decision(v):
+    times = [s["at"] for s in v["steps"]]
+    if times != sorted(times):
+        return "steps out of time order"
+    hood = {n["hop_id"] for n in v["neighbours"]}
+    if any(s.get("heard") not in hood | {None} for s in v["steps"]):
+        return "a copy from a node that is not a listed neighbour"
+    due, polls = flood_transcript(v)
+    if due != v["due_ms"]:
+        return f"due {v['due_ms']}, want {due}"
+    want = [s["released"] for s in v["steps"] if "poll" in s]
+    if polls != want:
+        return f"releases {want}, want {polls}"
+
+
+def old_rule_is_refuted(data):
+    """The per-neighbour acknowledgement of step 5 must be tested: under the
+    rule it replaced (any copy ends the wait) some vector must come out
+    differently."""
+    decisions = [v for v in data["vectors"] if v["kind"] == "flood_decision"]
+    if all(flood_transcript(v, True) == flood_transcript(v) for v in decisions):
+        return "no flood_decision vector tells step 5 from 'any copy ends the wait'"
+
+
 def outcome(f, *args):
     try:
         return ("ok", f(*args))
@@ -230,11 +381,7 @@ def check_flood_delay(v):
 
 
 def check_flood_window(v):
-    window, u, n = v["window_ms"], v.get("uncovered"), v["neighbours"]
-    if u is None or n == 0:
-        want = window
-    else:
-        want = window - (3 * window * min(u, n)) // (4 * n)
+    want = weighted_window(v["window_ms"], v.get("uncovered"), v["neighbours"])
     if want != v["weighted_window_ms"]:
         return f"window {v['weighted_window_ms']}, want {want}"
 
@@ -245,6 +392,7 @@ CHECKS = {
     "open": check_open,
     "flood_delay": check_flood_delay,
     "flood_window": check_flood_window,
+    "flood_decision": check_flood_decision,
 }
 
 
@@ -271,4 +419,5 @@ def spec_worked_example(data):
 
 if __name__ == "__main__":
     sys.exit(vector_runner.main(sys.argv, [os.path.join(VECTORS, "channel.json")], CHECKS,
-                                file_checks=[("worked example", spec_worked_example)]))
+                                file_checks=[("worked example", spec_worked_example),
+                                             ("step 5 rule", old_rule_is_refuted)]))

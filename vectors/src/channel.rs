@@ -5,8 +5,11 @@
 //!   unsigned and signed (§13.3), or refused (`content_too_long`);
 //! - `open`: a datagram opened by a member that may know the sender's
 //!   Ed25519 key (§13.4), or refused with the class of the check that fires;
-//! - `flood_delay`: the managed-flooding rebroadcast delay (§13.6).
-//! - `flood_window`: the delay window weighted by new coverage (§13.6).
+//! - `flood_delay`: the managed-flooding rebroadcast delay (§13.6);
+//! - `flood_window`: the delay window weighted by new coverage (§13.6);
+//! - `flood_decision`: a transcript of one flooded message at one node
+//!   (§13.6 steps 1–5 over a known two-hop neighbourhood, §13.6.1): copies
+//!   heard and polls, with what each poll releases.
 //!
 //! Negative `open` vectors with bad flags, a missing or bad signature are
 //! built by hand here (ChaCha20-Poly1305 over an attacker's plaintext).
@@ -16,8 +19,10 @@ use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
 use qpc_crypto::identity::{Address, Identity};
 use qpc_mesh::channel::{associated_data, Channel, ChannelKey, ChannelPacket};
+use qpc_mesh::dedupe::DedupeKey;
 use qpc_mesh::envelope::{Envelope, HopId};
-use qpc_mesh::flood;
+use qpc_mesh::flood::{self, FloodConfig, FloodScheduler, Release};
+use qpc_mesh::neighbours::{NeighbourConfig, NeighbourTable};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -145,6 +150,220 @@ pub enum ChannelCase {
         /// The window the delay is drawn from, ms.
         weighted_window_ms: u64,
     },
+    /// A flooded message's life at one node.
+    FloodDecision(FloodDecision),
+}
+
+/// A `flood_decision` transcript: a node with a known two-hop
+/// neighbourhood relays (or originates) one message at time 0, then hears
+/// copies and polls its scheduler.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FloodDecision {
+    /// The node's hop id.
+    #[serde(with = "hex::serde")]
+    pub own_hop_id: Vec<u8>,
+    /// The message type code.
+    pub message_type: u8,
+    /// The envelope destination.
+    #[serde(with = "hex::serde")]
+    pub destination: Vec<u8>,
+    /// The message id.
+    pub message_id: u32,
+    /// The node's live neighbours and what it learnt of theirs (N1, N2).
+    pub neighbours: Vec<FloodNeighbour>,
+    /// The scheduler's policy.
+    pub config: FloodPolicy,
+    /// Whether the node relays the message or originated it.
+    pub role: FloodRole,
+    /// A relay: the transmitter of the first copy (null: none named).
+    pub first_transmitter: Option<HexBytes>,
+    /// When the entry is first due, ms after time 0.
+    pub due_ms: u64,
+    /// Events in time order.
+    pub steps: Vec<FloodStep>,
+}
+
+/// A neighbour and its known neighbours (empty: unknown).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloodNeighbour {
+    /// Its hop id.
+    pub hop_id: HexBytes,
+    /// Its neighbours, learnt from the announces it relayed at hop count 1.
+    pub theirs: Vec<HexBytes>,
+}
+
+/// The parts of [`FloodConfig`] a transcript depends on.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloodPolicy {
+    /// The window, ms.
+    pub window_ms: u64,
+    /// Copies that suppress when nothing is known.
+    pub threshold: u16,
+    /// Copies that cover a neighbour.
+    pub cover: u8,
+    /// A coverage-decided relay that heard fewer copies waits for its
+    /// implicit acknowledgement.
+    pub echo_below: u16,
+    /// The originator's repeats.
+    pub origin_repeats: u8,
+}
+
+/// What the node does with the message at time 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloodRole {
+    /// It received the message first and schedules its rebroadcast.
+    Relay,
+    /// It sent the message itself (on every link, at once).
+    Originator,
+}
+
+/// One event of a `flood_decision` transcript.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FloodStep {
+    /// The scheduler is polled.
+    Poll(PollStep),
+    /// A copy is heard.
+    Heard(HeardStep),
+}
+
+/// A copy heard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeardStep {
+    /// When, ms.
+    pub at: u64,
+    /// Its transmitter (null: none named).
+    pub heard: Option<HexBytes>,
+}
+
+/// A poll and what it releases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollStep {
+    /// When, ms.
+    pub at: u64,
+    /// Always true.
+    pub poll: bool,
+    /// The releases due at `at`, in order.
+    pub released: Vec<FloodRelease>,
+}
+
+/// What a poll releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloodRelease {
+    /// The message is transmitted.
+    Transmit,
+    /// The message is dropped, having counted this many copies.
+    Suppressed(u16),
+}
+
+impl FloodStep {
+    fn at(&self) -> u64 {
+        match self {
+            FloodStep::Poll(p) => p.at,
+            FloodStep::Heard(h) => h.at,
+        }
+    }
+}
+
+impl FloodDecision {
+    /// Replays the transcript against qpc's [`FloodScheduler`] and a
+    /// [`NeighbourTable`] filled at time 0: the first due time and each
+    /// poll's releases.
+    fn replay(&self) -> Result<(u64, Vec<Vec<FloodRelease>>), String> {
+        let own = hop_id(&self.own_hop_id)?;
+        let mut table =
+            NeighbourTable::new(NeighbourConfig::default()).map_err(|e| e.to_string())?;
+        for n in &self.neighbours {
+            let id = hop_id(&n.hop_id.0)?;
+            table.heard(id, 0);
+            for theirs in &n.theirs {
+                table.heard_relay(id, hop_id(&theirs.0)?, 0);
+            }
+        }
+        let FloodPolicy {
+            window_ms,
+            threshold,
+            cover,
+            echo_below,
+            origin_repeats,
+        } = self.config;
+        let config = FloodConfig {
+            window_ms,
+            threshold,
+            max_pending: 1,
+            cover,
+            echo_below,
+            origin_repeats,
+        };
+        let mut flood = FloodScheduler::new(config, own).map_err(|e| e.to_string())?;
+        let key = message_key(self.message_type, &self.destination, self.message_id)?;
+        let first = self
+            .first_transmitter
+            .as_ref()
+            .map(|h| hop_id(&h.0))
+            .transpose()?;
+        let refused = match self.role {
+            FloodRole::Relay => flood.schedule(key, (), first, 0, &table.view(own, 0)),
+            FloodRole::Originator => flood.originated(key, (), 0),
+        };
+        let due = match (refused, flood.poll_timeout()) {
+            (None, Some(due)) => due,
+            _ => return Err("the scheduler does not hold the message".into()),
+        };
+        let mut polls = Vec::new();
+        for step in &self.steps {
+            match step {
+                FloodStep::Heard(h) => {
+                    flood.heard_copy(&key, h.heard.as_ref().map(|t| hop_id(&t.0)).transpose()?)
+                }
+                FloodStep::Poll(p) => {
+                    let view = table.view(own, p.at);
+                    let released = std::iter::from_fn(|| flood.poll_release(p.at, &view))
+                        .map(|r| match r {
+                            Release::Transmit(()) => FloodRelease::Transmit,
+                            Release::Suppressed { heard, .. } => FloodRelease::Suppressed(heard),
+                        })
+                        .collect();
+                    polls.push(released);
+                }
+            }
+        }
+        Ok((due, polls))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.steps.windows(2).any(|w| w[0].at() > w[1].at()) {
+            return Err("steps out of time order".into());
+        }
+        // Copies come from listed neighbours, so hearing them (N1) leaves
+        // the table as it was.
+        let listed = |t: &HexBytes| self.neighbours.iter().any(|n| n.hop_id == *t);
+        if self
+            .steps
+            .iter()
+            .any(|s| matches!(s, FloodStep::Heard(HeardStep { heard: Some(t), .. }) if !listed(t)))
+        {
+            return Err("a copy from a node that is not a listed neighbour".into());
+        }
+        let mut want = Vec::new();
+        for step in &self.steps {
+            if let FloodStep::Poll(p) = step {
+                if !p.poll {
+                    return Err("a poll step with poll false".into());
+                }
+                want.push(p.released.clone());
+            }
+        }
+        let (due, polls) = self.replay()?;
+        expect_eq("due_ms", due, self.due_ms)?;
+        expect_eq("releases", polls, want)
+    }
 }
 
 /// An opened message.
@@ -162,6 +381,17 @@ pub struct Opened {
 
 fn key32(bytes: &[u8]) -> Result<[u8; 32], String> {
     bytes.try_into().map_err(|_| "a 32-byte key".to_owned())
+}
+
+fn hop_id(bytes: &[u8]) -> Result<HopId, String> {
+    Ok(HopId(bytes.try_into().map_err(|_| "an 8-byte hop id")?))
+}
+
+fn message_key(message_type: u8, destination: &[u8], message_id: u32) -> Result<DedupeKey, String> {
+    let dest: [u8; 16] = destination
+        .try_into()
+        .map_err(|_| "a 16-byte destination")?;
+    Ok((message_type, Address::from_bytes(dest), message_id))
 }
 
 fn open(key: &[u8], datagram: &[u8], known: Option<[u8; 32]>) -> qpc_mesh::Result<Opened> {
@@ -268,12 +498,12 @@ impl Vector for ChannelVector {
                 window_ms,
                 delay_ms,
             } => {
-                let hop = HopId(hop_id[..].try_into().map_err(|_| "an 8-byte hop id")?);
-                let dest: [u8; 16] = destination[..]
-                    .try_into()
-                    .map_err(|_| "a 16-byte destination")?;
-                let key = (*message_type, Address::from_bytes(dest), *message_id);
-                expect_eq("delay", flood::delay(&hop, &key, *window_ms), *delay_ms)
+                let key = message_key(*message_type, destination, *message_id)?;
+                expect_eq(
+                    "delay",
+                    flood::delay(&self::hop_id(hop_id)?, &key, *window_ms),
+                    *delay_ms,
+                )
             }
             ChannelCase::FloodWindow {
                 window_ms,
@@ -285,6 +515,7 @@ impl Vector for ChannelVector {
                 flood::weighted_window(*window_ms, *uncovered, *neighbours),
                 *weighted_window_ms,
             ),
+            ChannelCase::FloodDecision(d) => d.check(),
         }
     }
 }
@@ -697,6 +928,161 @@ fn flood_windows() -> Vec<ChannelVector> {
     .collect()
 }
 
+/// The node of the `flood_decision` vectors and its neighbourhood: `A`,
+/// `B`, `C` and `Y` are neighbours, `Z` (`Y`'s) is two hops away.
+const ME: u8 = 0x01;
+const A: u8 = 0x0a;
+const B: u8 = 0x0b;
+const C: u8 = 0x0c;
+const Y: u8 = 0x0d;
+const Z: u8 = 0x0e;
+
+/// One event of a transcript as written here: a copy from a transmitter
+/// (`None`: none named) or a poll.
+enum Event {
+    Heard(Option<u8>),
+    Poll,
+}
+
+fn hop_hex(n: u8) -> HexBytes {
+    HexBytes(vec![n; 8])
+}
+
+/// A `flood_decision` vector; the due time and releases are qpc's.
+fn flood_decision(
+    (name, description): (&str, &str),
+    config: FloodPolicy,
+    neighbours: &[(u8, &[u8])],
+    role: FloodRole,
+    first: Option<u8>,
+    events: &[(u64, Event)],
+) -> ChannelVector {
+    let mut d = FloodDecision {
+        own_hop_id: vec![ME; 8],
+        message_type: 0x9,
+        destination: ChannelKey::from_bytes(KEY).id().0.to_vec(),
+        message_id: MESSAGE_ID,
+        neighbours: neighbours
+            .iter()
+            .map(|&(id, theirs)| FloodNeighbour {
+                hop_id: hop_hex(id),
+                theirs: theirs.iter().map(|&t| hop_hex(t)).collect(),
+            })
+            .collect(),
+        config,
+        role,
+        first_transmitter: first.map(hop_hex),
+        due_ms: 0,
+        steps: events
+            .iter()
+            .map(|(at, e)| match e {
+                Event::Heard(t) => FloodStep::Heard(HeardStep {
+                    at: *at,
+                    heard: t.map(hop_hex),
+                }),
+                Event::Poll => FloodStep::Poll(PollStep {
+                    at: *at,
+                    poll: true,
+                    released: Vec::new(),
+                }),
+            })
+            .collect(),
+    };
+    let (due, mut polls) = d.replay().expect("a transcript qpc replays");
+    d.due_ms = due;
+    for step in d.steps.iter_mut().rev() {
+        if let FloodStep::Poll(p) = step {
+            p.released = polls.pop().expect("one result per poll");
+        }
+    }
+    // The copies before the first poll arrive while the entry waits, and
+    // that poll finds it due.
+    let first_poll = d.steps.iter().position(|s| matches!(s, FloodStep::Poll(_)));
+    let (early, poll) = d.steps.split_at(first_poll.expect("a poll"));
+    assert!(
+        early.iter().all(|s| s.at() < due) && poll[0].at() >= due,
+        "{name}: due at {due}"
+    );
+    vector(name, description, ChannelCase::FloodDecision(d))
+}
+
+fn flood_decisions() -> Vec<ChannelVector> {
+    use Event::{Heard, Poll};
+    let defaults = FloodPolicy {
+        window_ms: 12_000,
+        threshold: 3,
+        cover: 1,
+        echo_below: u16::MAX,
+        origin_repeats: 3,
+    };
+    let cover2 = FloodPolicy {
+        cover: 2,
+        ..defaults
+    };
+    let (w, relay, origin) = (defaults.window_ms, FloodRole::Relay, FloodRole::Originator);
+    // A covers B and C; Y is left, and Z is beyond it.
+    let bridge: &[(u8, &[u8])] = &[(A, &[B, C]), (B, &[]), (C, &[]), (Y, &[Z])];
+    let clique: &[(u8, &[u8])] = &[(A, &[B, C]), (B, &[A, C]), (C, &[A, B])];
+    let unknown: &[(u8, &[u8])] = &[(A, &[]), (B, &[]), (C, &[])];
+    vec![
+        flood_decision(
+            ("flood-decision-suppressed-by-coverage", "A covers every neighbour (B, C): suppressed at the due time although no copy was counted; the entry then ends"),
+            defaults, &[(A, &[B, C]), (B, &[]), (C, &[])], relay, Some(A),
+            &[(w, Poll), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-uncovered-neighbour", "A covers B only, the copy from B (neighbourhood unknown) covers B: C is left, so transmit although nothing lies beyond C; the implicit acknowledgement then finds no one who should relay and ends"),
+            defaults, &[(A, &[B]), (B, &[]), (C, &[])], relay, Some(A),
+            &[(1, Heard(Some(B))), (w, Poll), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-counter-suppressed", "no neighbourhood known: 3 copies reach the threshold 3"),
+            defaults, unknown, relay, Some(A),
+            &[(1, Heard(Some(B))), (2, Heard(Some(C))), (3, Heard(None)), (w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-counter-transmits", "no transmitter named and no neighbourhood known: 2 copies are below the threshold 3; a counter-decided relay does not wait for an acknowledgement"),
+            defaults, unknown, relay, None,
+            &[(1, Heard(None)), (2, Heard(Some(B))), (w, Poll), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-relay-repeats-for-silent-neighbour", "A covers B and C, Y is left: transmit; in the following window only B's copy is heard, which does not cover Y or Z: Y stayed silent, so one repeat, then the entry ends"),
+            defaults, bridge, relay, Some(A),
+            &[(w, Poll), (w + 10, Heard(Some(B))), (2 * w, Poll), (3 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-relay-acknowledged-by-neighbour", "as relay-repeats-for-silent-neighbour, but Y's copy is heard in the following window: Y covers itself and Z, no repeat"),
+            defaults, bridge, relay, Some(A),
+            &[(w, Poll), (w + 10, Heard(Some(B))), (w + 20, Heard(Some(Y))), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-relay-echo-below", "echo_below 2: Y is left, so transmit, but 2 copies were counted (B, and one naming no transmitter): no acknowledgement wait, no repeat"),
+            FloodPolicy { echo_below: 2, ..defaults }, bridge, relay, Some(A),
+            &[(1, Heard(Some(B))), (2, Heard(None)), (w, Poll), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-originator-repeats", "the originator's one neighbour Y has Z beyond it and never relays; a copy from B does not acknowledge for Y: origin_repeats 3 repeats a window apart, then the entry ends"),
+            defaults, &[(B, &[]), (Y, &[Z])], origin, None,
+            &[(10, Heard(Some(B))), (w, Poll), (2 * w, Poll), (3 * w, Poll), (4 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-originator-acknowledged", "the originator repeats once (only B was heard), then hears Y's copy: no further repeat"),
+            defaults, &[(B, &[]), (Y, &[Z])], origin, None,
+            &[(10, Heard(Some(B))), (w, Poll), (w + 10, Heard(Some(Y))), (2 * w, Poll), (3 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-cover-2-one-transmitter", "cover 2 in a clique: A alone covers each neighbour once, fewer than 2: transmit (cover 1 would suppress); the weighted window still counts A's single coverage (u = 0)"),
+            cover2, clique, relay, Some(A),
+            &[(w, Poll), (2 * w, Poll)],
+        ),
+        flood_decision(
+            ("flood-decision-cover-2-two-transmitters", "cover 2 in a clique: A and B each cover A, B and C: suppressed with 1 copy counted"),
+            cover2, clique, relay, Some(A),
+            &[(1, Heard(Some(B))), (w, Poll)],
+        ),
+    ]
+}
+
 /// The JSON text of `channel.json`.
 pub fn generate() -> String {
     let vectors = [
@@ -704,6 +1090,7 @@ pub fn generate() -> String {
         seals_and_opens(),
         flood_delays(),
         flood_windows(),
+        flood_decisions(),
     ]
     .concat();
     crate::checked_file(PROTOCOL, "spec/10-mesh.md", vectors)
@@ -733,6 +1120,29 @@ mod tests {
             "truncated",
         ];
         assert_eq!(classes.into_iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn a_changed_flood_decision_fails() {
+        let file = crate::assert_sound_generation::<ChannelVector>(generate);
+        let decisions = file.vectors.iter().filter_map(|v| match &v.case {
+            ChannelCase::FloodDecision(d) => Some(d),
+            _ => None,
+        });
+        for d in decisions {
+            let mut later = d.clone();
+            later.due_ms += 1;
+            assert!(later.check().is_err());
+            let mut quiet = d.clone();
+            let releases = quiet.steps.iter_mut().filter_map(|s| match s {
+                FloodStep::Poll(p) => p.released.pop(),
+                FloodStep::Heard(_) => None,
+            });
+            assert!(
+                releases.count() > 0 && quiet.check().is_err(),
+                "a release dropped"
+            );
+        }
     }
 
     #[test]
