@@ -60,8 +60,9 @@ pub struct FloodConfig {
     /// relay, and repeats once if one of them stays silent (§13.6 step 5);
     /// 0: never, `u16::MAX` (the default): every coverage-decided relay.
     pub echo_below: u16,
-    /// Repeats an originator makes, a window apart, while it hears no
-    /// copy of its message (§13.6 step 5; a relay repeats at most once).
+    /// Repeats an originator makes, a window apart, while a neighbour that
+    /// should relay its message is not heard doing so (§13.6 step 5; a
+    /// relay repeats at most once).
     pub origin_repeats: u8,
 }
 
@@ -256,8 +257,9 @@ impl<T> FloodScheduler<T> {
 
     /// Waits one window for the neighbours of a message we originated to
     /// relay it, and repeats it up to `origin_repeats` times while one that
-    /// should stays silent (§13.6 step 5); returns the item back if `cover` or `origin_repeats` is 0,
-    /// the key is pending or `max_pending` entries wait.
+    /// should stays silent (§13.6 step 5); returns the item back if `cover`
+    /// or `origin_repeats` is 0, the key is pending or `max_pending`
+    /// entries wait.
     pub fn originated(&mut self, key: DedupeKey, item: T, now: u64) -> Option<T> {
         if self.config.cover == 0
             || self.config.origin_repeats == 0
